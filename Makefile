@@ -1,0 +1,41 @@
+# The verbs a newcomer types. Every target that needs Python depends on .venv (make setup).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
+export TORCHINDUCTOR_CACHE_DIR := $(CURDIR)/.cache/torchinductor
+export KERAS_HOME := $(CURDIR)/.cache/keras
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+PIP_QUIET := --quiet --disable-pip-version-check
+
+.PHONY: setup data demo test lint bench clean
+
+setup: $(VENV)/.installed
+
+# torch goes first and exactly: any range would pull a multi-GB CUDA build.
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install $(PIP_QUIET) torch==2.13.0 2> >(grep -v "is ignored" >&2)
+	$(PY) -m pip install $(PIP_QUIET) -r requirements.txt 2> >(grep -v "is ignored" >&2)
+	$(PY) -m pip install $(PIP_QUIET) --no-deps --no-build-isolation -e . 2> >(grep -v "is ignored" >&2)
+	touch $@
+
+data: setup
+	test -d data/raw || $(PY) -m distillery.data.demo --out data/raw
+
+demo: data
+	dvc repro prepare
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check src stages tests benchmarks
+
+bench: setup
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf .cache .pytest_cache

@@ -1,0 +1,59 @@
+"""Run the benchmarks; write benchmarks/results.json and benchmarks/results.md.
+
+Usage: ``make bench`` (or ``python -m benchmarks.run [name ...]``). Medians over repeats after a
+warm-up; the machine and package versions are recorded beside the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from benchmarks import common, data_loading
+from distillery import atomic
+from distillery.stage import configure_environment
+
+HERE = Path(__file__).parent
+BENCHMARKS = {"data_loading": data_loading.main}
+
+
+def markdown(results: dict) -> str:
+    lines = ["| benchmark | metric | value |", "|---|---|---|"]
+    for name, values in results["benchmarks"].items():
+        for key, value in values.items():
+            if isinstance(value, int | float):
+                lines.append(f"| {name} | {key} | {value} |")
+    m = results["machine"]
+    lines.append("")
+    lines.append(f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, "
+                 f"torch {m['versions']['torch']}, measured {results['date']}.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help=f"any of {', '.join(BENCHMARKS)} (default: all)")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    logging.basicConfig(level=logging.WARNING)
+    configure_environment()
+    results_file = HERE / "results.json"
+    results = json.loads(results_file.read_text()) if results_file.is_file() else {"benchmarks": {}}
+    for name in args.names or BENCHMARKS:
+        print(f"benchmark {name} ...", file=sys.stderr, flush=True)
+        results["benchmarks"][name] = BENCHMARKS[name]()
+    results["machine"] = common.machine()
+    results["date"] = time.strftime("%Y-%m-%d")
+    atomic.write_json(results_file, results)
+    atomic.write_text(HERE / "results.md", markdown(results))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,328 @@
+"""params.yaml -> frozen, validated dataclasses.
+
+Every key is required and every unknown key is an error, so a typo (including one passed
+with ``dvc exp run -S``, which DVC accepts silently) fails fast with one line that names the
+key and says what is allowed. Ranges live beside the fields they constrain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+from distillery.errors import ConfigError
+
+PARAMS_FILE = "params.yaml"
+
+Policy = Literal["error", "drop"]
+
+
+def _check(predicate: Callable[[Any], bool], expected: str) -> Any:
+    return field(metadata={"check": predicate, "expected": expected})
+
+
+def at_least(lo: float) -> Any:
+    return _check(lambda v: v >= lo, f">= {lo}")
+
+
+def above(lo: float) -> Any:
+    return _check(lambda v: v > lo, f"> {lo}")
+
+
+def between(lo: float, hi: float) -> Any:
+    return _check(lambda v: lo <= v <= hi, f"between {lo} and {hi}")
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every file and folder the pipeline reads or writes, declared once (dvc.yaml templates them)."""
+
+    raw: str
+    prepared: str
+    pretrained: str
+    teacher: str
+    student: str
+    quantized: str
+    evaluation: str
+    export: str
+    metrics: str
+    plots: str
+    checkpoints: str
+    cache: str
+
+
+@dataclass(frozen=True)
+class ProblemPolicy:
+    """What prepare does with each kind of bad item: stop (``error``) or drop and list it."""
+
+    unreadable: Policy
+    too_small: Policy
+    outside_root: Policy
+    unknown_label: Policy
+    empty_label: Policy
+    duplicate: Policy
+    cross_split_duplicate: Policy
+    rare_class: Policy
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    layout: Literal["auto", "folders", "csv", "split_files"]
+    manifest: str
+    task: Literal["auto", "single_label", "multi_label"]
+    labels: tuple[str, ...]
+    image_size: int = between(8, 1024)
+    pad_value: int = between(0, 255)
+    min_side: int = at_least(1)
+    max_pixels: int = at_least(1)
+    min_images_per_class: int = at_least(1)
+    val_fraction: float = between(0.0, 0.5)
+    test_fraction: float = between(0.0, 0.5)
+    on_problem: ProblemPolicy
+
+    def __post_init__(self) -> None:
+        if self.val_fraction + self.test_fraction >= 1.0:
+            raise ConfigError("data.val_fraction + data.test_fraction must be < 1")
+        if len(set(self.labels)) != len(self.labels):
+            raise ConfigError("data.labels: contains a label twice")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    family: str
+    size: str
+    pretrained: bool
+    input_mean: tuple[float, ...]
+    input_std: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        for key in ("input_mean", "input_std"):
+            if len(getattr(self, key)) != 3:
+                raise ConfigError(f"model.{key}: expected 3 values (R, G, B)")
+        if any(s <= 0 for s in self.input_std):
+            raise ConfigError("model.input_std: every value must be > 0")
+
+
+@dataclass(frozen=True)
+class LoraConfig:
+    enabled: bool
+    rank: int = at_least(1)
+    alpha: float = above(0)
+    dropout: float = between(0.0, 0.9)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    hflip: float = between(0.0, 1.0)
+    rotate_deg: float = between(0.0, 180.0)
+    scale: float = between(0.0, 0.9)
+    color_jitter: float = between(0.0, 1.0)
+    noise: float = between(0.0, 1.0)
+    cutout: float = between(0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    schedule: Literal["cosine", "plateau"]
+    unfreeze: Literal["all", "top"]
+    loss: Literal["auto", "cross_entropy", "bce", "focal"]
+    epochs: int = at_least(1)
+    head_epochs: int = at_least(0)
+    batch_size: int = at_least(1)
+    lr: float = above(0)
+    weight_decay: float = at_least(0)
+    warmup_epochs: float = at_least(0)
+    unfreeze_fraction: float = between(0.0, 1.0)
+    backbone_lr_factor: float = between(0.0, 1.0)
+    label_smoothing: float = between(0.0, 0.5)
+    focal_gamma: float = at_least(0)
+    patience: int = at_least(1)
+    min_transfer_fraction: float = between(0.0, 1.0)
+    threads: int = at_least(1)
+    processes: int = at_least(1)
+    lora: LoraConfig
+    augment: AugmentConfig
+
+    def __post_init__(self) -> None:
+        if self.head_epochs >= self.epochs:
+            raise ConfigError(
+                f"train.head_epochs ({self.head_epochs}) must be < train.epochs ({self.epochs})"
+            )
+
+
+@dataclass(frozen=True)
+class StudentConfig:
+    family: str
+    size: str
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    compare_without_kd: bool
+    student: StudentConfig
+    alpha: float = between(0.0, 1.0)
+    temperature: float = above(0)
+    epochs: int = at_least(1)
+    lr: float = above(0)
+
+
+@dataclass(frozen=True)
+class QuantizeConfig:
+    method: Literal["ptq", "qat"]
+    onnx_activation: Literal["auto", "int8", "uint8"]
+    calibration_size: int = at_least(1)
+    max_drop: float = at_least(0)
+    qat_epochs: int = at_least(1)
+    qat_lr: float = above(0)
+    latency_runs: int = at_least(1)
+
+
+@dataclass(frozen=True)
+class ThresholdsConfig:
+    objective: Literal["macro_f1", "micro_f1", "fbeta"]
+    beta: float = above(0)
+    grid_step: float = between(0.001, 0.5)
+    smoothing: float = between(0.0, 1.0)
+    min_support: int = at_least(0)
+    max_no_label_rate: float = between(0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    name: str
+    publish: bool
+    max_disagreement: float = between(0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class RemoteConfig:
+    bucket: str
+    prefix: str
+    dvc_remote: str
+    retries: int = at_least(0)
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    enabled: bool
+    uri: str
+    artifact_location: str
+    experiment: str
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = at_least(0)
+    paths: Paths
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+    distill: DistillConfig
+    quantize: QuantizeConfig
+    thresholds: ThresholdsConfig
+    export: ExportConfig
+    remote: RemoteConfig
+    tracking: TrackingConfig
+
+
+def load(path: str | Path = PARAMS_FILE, overrides: Mapping[str, Any] | None = None) -> Params:
+    """Read and validate params.yaml; ``overrides`` maps dotted keys to values, like ``-S``."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: not found; run stages from the repository root") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from exc
+    for dotted, value in (overrides or {}).items():
+        set_dotted(raw, dotted, value)
+    return parse(raw)
+
+
+def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = tree
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+def parse(raw: Any) -> Params:
+    return _convert(Params, raw, "")
+
+
+def _convert(tp: Any, value: Any, key: str) -> Any:
+    where = key or "params.yaml"
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key)
+    origin = get_origin(tp)
+    if origin is Literal:
+        allowed = get_args(tp)
+        if value not in allowed:
+            choices = ", ".join(str(a) for a in allowed)
+            raise ConfigError(f"{where}: {value!r} is not allowed; choose one of: {choices}")
+        return value
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in get_args(tp):
+            return None
+        (inner,) = [a for a in get_args(tp) if a is not type(None)]
+        return _convert(inner, value, key)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return tuple(_convert(get_args(tp)[0], v, f"{key}[{i}]") for i, v in enumerate(value))
+    return _scalar(tp, value, where)
+
+
+def _scalar(tp: type, value: Any, where: str) -> Any:
+    if tp is float and isinstance(value, str):
+        value = _float_from_yaml11(value, where)
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, int | float) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }[tp]
+    if not ok:
+        raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
+    return float(value) if tp is float else value
+
+
+def _float_from_yaml11(value: str, where: str) -> float:
+    """YAML 1.1 reads ``1e-3`` (no dot) as a string; accept it as the number it means."""
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{where}: expected float, got {value!r}") from None
+
+
+def _build(cls: Any, value: Any, key: str) -> Any:
+    where = key or "params.yaml"
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of keys, got {value!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    prefix = f"{key}." if key else ""
+    for name in value:
+        if name not in fields:
+            known = ", ".join(fields)
+            raise ConfigError(f"{prefix}{name}: unknown key; known keys here: {known}")
+    for name in fields:
+        if name not in value:
+            raise ConfigError(f"{prefix}{name}: missing key; add it to {PARAMS_FILE}")
+    hints = get_type_hints(cls)
+    kwargs = {}
+    for name, spec in fields.items():
+        converted = _convert(hints[name], value[name], f"{prefix}{name}")
+        check = spec.metadata.get("check")
+        if check is not None and not check(converted):
+            raise ConfigError(
+                f"{prefix}{name}: {converted!r} is out of range; expected {spec.metadata['expected']}"
+            )
+        kwargs[name] = converted
+    return cls(**kwargs)

@@ -1,0 +1,1 @@
+"""Datasets: reading a user's layout, validation, splits, letterbox, the prepared format."""

@@ -1,0 +1,92 @@
+"""The prepared format: what the prepare stage writes and every later stage reads.
+
+``<prepared>/``
+  ``manifest.json``       task, labels, letterbox, fingerprint, per-split counts
+  ``labels.txt``          the label vocabulary, sorted, one per line
+  ``samples.csv``         split, path, labels, sha256 of every kept image (source lineage)
+  ``report.json``         every dropped item and why
+  ``<split>_images.npy``  uint8 (N, S, S, 3), letterboxed RGB, memory-mapped when read
+  ``<split>_labels.npy``  uint8 (N, C), one-hot (single-label) or multi-hot rows
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from distillery.data.letterbox import Letterbox
+from distillery.errors import DataError
+
+MANIFEST = "manifest.json"
+LABELS = "labels.txt"
+SAMPLES = "samples.csv"
+REPORT = "report.json"
+
+
+def images_file(root: Path, split: str) -> Path:
+    return root / f"{split}_images.npy"
+
+
+def labels_file(root: Path, split: str) -> Path:
+    return root / f"{split}_labels.npy"
+
+
+@dataclass(frozen=True)
+class PreparedSplit:
+    name: str
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batches(
+        self, batch_size: int, shuffle: bool = False, seed: int = 0
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Yield (indices, uint8 images, label rows) batches; shuffled with ``seed`` if asked.
+
+        Indices are sorted inside each batch so reads from the memory map stay sequential.
+        """
+        order = np.random.default_rng(seed).permutation(len(self)) if shuffle else np.arange(len(self))
+        for start in range(0, len(order), batch_size):
+            idx = np.sort(order[start : start + batch_size])
+            yield idx, self.images[idx], self.labels[idx]
+
+
+@dataclass(frozen=True)
+class PreparedDataset:
+    root: Path
+    manifest: dict[str, Any]
+
+    @classmethod
+    def open(cls, root: str | Path) -> PreparedDataset:
+        root = Path(root)
+        try:
+            manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataError(f"{root / MANIFEST}: not found; run `dvc repro prepare` first") from None
+        return cls(root, manifest)
+
+    @property
+    def task(self) -> str:
+        return self.manifest["task"]
+
+    @property
+    def labels(self) -> list[str]:
+        return self.manifest["labels"]
+
+    @cached_property
+    def letterbox(self) -> Letterbox:
+        spec = self.manifest["letterbox"]
+        return Letterbox(spec["size"], spec["pad_value"])
+
+    def split(self, name: str) -> PreparedSplit:
+        images = np.load(images_file(self.root, name), mmap_mode="r")
+        labels = np.load(labels_file(self.root, name))
+        return PreparedSplit(name, images, labels)

@@ -1,0 +1,37 @@
+"""Running a pipeline stage: logging, params, and one clear line for any user error."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+
+from distillery import config
+from distillery.errors import DistilleryError
+
+log = logging.getLogger("distillery")
+
+
+def configure_environment() -> None:
+    """Keep every library's caches inside the work tree, and telemetry off."""
+    cache = os.path.abspath(".cache")
+    os.environ.setdefault("MPLCONFIGDIR", os.path.join(cache, "matplotlib"))
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.join(cache, "torchinductor"))
+    os.environ.setdefault("KERAS_HOME", os.path.join(cache, "keras"))
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def run_stage(name: str, body: Callable[[config.Params], None]) -> None:
+    """Load params.yaml, run ``body``, and turn a ``DistilleryError`` into exit code 1."""
+    logging.basicConfig(level=logging.INFO, format=f"[{name}] %(message)s", stream=sys.stderr)
+    configure_environment()
+    started = time.perf_counter()
+    try:
+        body(config.load())
+    except DistilleryError as exc:
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    log.info("done in %.1f s", time.perf_counter() - started)

@@ -1,0 +1,1 @@
+"""Thin entry points for the pipeline stages: ``python -m stages.<name>``."""

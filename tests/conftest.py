@@ -1,0 +1,62 @@
+"""Shared fixtures: the shipped params, tiny image datasets written on the fly."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from distillery import config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _caches_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    cache = tmp_path_factory.mktemp("cache")
+    for var in ("MPLCONFIGDIR", "TORCHINDUCTOR_CACHE_DIR", "KERAS_HOME"):
+        os.environ[var] = str(cache / var.lower())
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    os.environ["DO_NOT_TRACK"] = "1"
+
+
+@pytest.fixture
+def params() -> config.Params:
+    return config.load(REPO / "params.yaml")
+
+
+def write_png(path: Path, seed: int, size: tuple[int, int] = (24, 20)) -> Path:
+    """A distinct random RGB PNG (``seed`` decides the pixels, so equal seeds = duplicates)."""
+    pixels = np.random.default_rng(seed).integers(0, 256, size=(size[1], size[0], 3), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def write_csv_dataset(root: Path, rows: list[tuple[str, str, str | None]]) -> Path:
+    """Write ``manifest.csv`` with (path, labels, split) rows; split None = no split column."""
+    root.mkdir(parents=True, exist_ok=True)
+    with_split = any(split is not None for _, _, split in rows)
+    with open(root / "manifest.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "labels", "split"] if with_split else ["path", "labels"])
+        for path, labels, split in rows:
+            writer.writerow([path, labels, split] if with_split else [path, labels])
+    return root
+
+
+def multilabel_rows(root: Path, per_split: dict[str, int], labels: str = "abc") -> list:
+    """Distinct images with 1-2 labels from ``labels``, in the given splits."""
+    rows, seed = [], 0
+    for split, count in per_split.items():
+        for i in range(count):
+            seed += 1
+            rel = f"img/{split}_{i}.png"
+            write_png(root / rel, seed)
+            chosen = labels[i % len(labels)] + (f";{labels[(i + 1) % len(labels)]}" if i % 2 else "")
+            rows.append((rel, chosen, split))
+    return rows
