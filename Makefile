@@ -10,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: setup data demo test lint bench clean
+.PHONY: setup data demo test lint bench clean s3-up s3-down
 
 setup: $(VENV)/.installed
 
@@ -25,8 +25,14 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 data: setup
 	test -d data/raw || $(PY) -m distillery.data.demo --out data/raw
 
-demo: data
+demo: data s3-up
 	dvc repro prepare
+
+s3-up: setup
+	$(PY) -m distillery.remote server start
+
+s3-down: setup
+	$(PY) -m distillery.remote server stop
 
 test: setup
 	$(PY) -m pytest

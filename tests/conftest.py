@@ -60,3 +60,36 @@ def multilabel_rows(root: Path, per_split: dict[str, int], labels: str = "abc") 
             chosen = labels[i % len(labels)] + (f";{labels[(i + 1) % len(labels)]}" if i % 2 else "")
             rows.append((rel, chosen, split))
     return rows
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real SeaweedFS S3 server on free ports, with its own random credentials."""
+    from distillery.remote.server import LocalS3
+
+    server = LocalS3.on_free_ports(tmp_path_factory.mktemp("s3"))
+    settings = server.start()
+    yield settings
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_server):
+    from distillery.remote.client import make_client
+
+    return make_client(s3_server)
+
+
+@pytest.fixture
+def hf_weights(tmp_path) -> Path:
+    """A tiny Hugging Face-style weights folder (config.json + model.safetensors)."""
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    save_file({"layer.weight": torch.randn(64, 32), "layer.bias": torch.zeros(64)}, folder / "model.safetensors")
+    (folder / "config.json").write_text(json.dumps({"model_type": "resnet"}))
+    return folder

@@ -48,6 +48,26 @@ class DvcRepo:
     def dvc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self.run(str(Path(sys.executable).parent / "dvc"), *args, check=check)
 
+    def set_params(self, **dotted: object) -> None:
+        """Edit the copy's params.yaml: ``set_params(**{"train.lr": 0.1})``."""
+        import yaml
+
+        from distillery.config import set_dotted
+
+        path = self.root / "params.yaml"
+        params = yaml.safe_load(path.read_text())
+        for key, value in dotted.items():
+            set_dotted(params, key, value)
+        path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+    def use_s3(self, settings) -> None:
+        """Point the copy (its DVC remotes and its stages) at an S3 server."""
+        from distillery.remote.dvc_config import configure_dvc
+
+        configure_dvc(settings, self.root)
+        self.env.update(S3_ENDPOINT_URL=settings.endpoint_url, AWS_ACCESS_KEY_ID=settings.access_key,
+                        AWS_SECRET_ACCESS_KEY=settings.secret_key)
+
     def commit(self, message: str = "state") -> None:
         self.run("git", "add", "-A")
         self.run("git", "commit", "-q", "-m", message)

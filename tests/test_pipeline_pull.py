@@ -1,0 +1,66 @@
+"""pull_pretrained and the DVC remotes through real ``dvc`` commands against the local S3 server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from distillery.data.demo import DemoSpec, write_multilabel
+from distillery.remote.client import make_client
+from distillery.remote.publish import publish
+from tests.dvc_repo import DvcRepo
+
+pytestmark = pytest.mark.slow
+PREFIX = "pipeline_pull/pretrained_models"
+
+
+def publish_weights(settings, folder, scale: float) -> None:
+    folder.mkdir(exist_ok=True)
+    save_file({"w": torch.full((128, 16), scale)}, folder / "model.safetensors")
+    (folder / "config.json").write_text(json.dumps({"model_type": "resnet"}))
+    publish(make_client(settings), settings, "models", PREFIX, folder, "resnet/base", {"family": "resnet"})
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory, s3_server) -> DvcRepo:
+    repo = DvcRepo.copy_of_this_repo(tmp_path_factory.mktemp("pull"))
+    repo.set_params(**{"remote.prefix": PREFIX})
+    repo.use_s3(s3_server)
+    write_multilabel(repo.root / "data" / "raw", DemoSpec(counts=(30, 10, 10), seed=1))
+    repo.commit("pipeline with s3")
+    return repo
+
+
+def test_pull_reruns_only_when_the_object_changes(repo, s3_server, tmp_path) -> None:
+    publish_weights(s3_server, tmp_path / "w", 1.0)
+    first = repo.dvc("repro", "pull_pretrained").stdout
+    assert "Running stage 'pull_pretrained'" in first
+    pulled = repo.root / "models" / "pretrained"
+    assert (pulled / "model.safetensors").read_bytes() == (tmp_path / "w" / "model.safetensors").read_bytes()
+    metrics = json.loads((repo.root / "metrics" / "pull_pretrained.json").read_text())
+    assert metrics["name"] == "resnet/base" and metrics["files"]["model.safetensors"]["version"] != "null"
+    assert "didn't change, skipping" in repo.dvc("repro", "pull_pretrained").stdout
+    assert "up to date" in repo.dvc("status", "pull_pretrained").stdout
+
+    publish_weights(s3_server, tmp_path / "w", 2.0)
+    status = repo.dvc("status", "pull_pretrained").stdout
+    assert f"modified:           remote://models/{PREFIX}/resnet/base" in status
+    assert "Running stage 'pull_pretrained'" in repo.dvc("repro", "pull_pretrained").stdout
+    assert (pulled / "model.safetensors").read_bytes() == (tmp_path / "w" / "model.safetensors").read_bytes()
+
+
+def test_dvc_push_and_pull_data_and_outputs(repo) -> None:
+    repo.dvc("add", "data/raw")
+    repo.dvc("repro", "prepare")
+    repo.dvc("push")
+    shutil.rmtree(repo.root / "data" / "prepared")
+    shutil.rmtree(repo.root / "data" / "raw")
+    shutil.rmtree(repo.root / ".dvc" / "cache")
+    repo.dvc("pull", "data/raw.dvc", "prepare")
+    assert (repo.root / "data" / "raw" / "manifest.csv").is_file()
+    assert (repo.root / "data" / "prepared" / "train_images.npy").is_file()
+    assert "up to date" in repo.dvc("status", "prepare").stdout
