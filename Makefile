@@ -25,8 +25,10 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 data: setup
 	test -d data/raw || $(PY) -m distillery.data.demo --out data/raw
 
+# The main job end to end on the embedded defaults: local S3, demo data, demo pretrained weights.
 demo: data s3-up
-	dvc repro prepare
+	$(PY) -m distillery.models.demo_weights
+	dvc repro train
 
 s3-up: setup
 	$(PY) -m distillery.remote server start

@@ -13,12 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import common, data_loading, pull
+from benchmarks import common, data_loading, pull, training
 from distillery import atomic
 from distillery.stage import configure_environment
 
 HERE = Path(__file__).parent
-BENCHMARKS = {"data_loading": data_loading.main, "pull": pull.main}
+BENCHMARKS = {"data_loading": data_loading.main, "pull": pull.main, "training": training.main}
 
 
 def markdown(results: dict) -> str:

@@ -1,12 +1,42 @@
-"""train: not implemented yet (issue #4); the pipeline graph already declares it."""
+"""train: fine-tune the teacher (``model.*``, ``train.*``) on ``paths.prepared`` from ``paths.pretrained``."""
+
+from dataclasses import asdict
+from pathlib import Path
 
 from distillery.config import Params
-from distillery.errors import StageNotImplementedError
-from distillery.stage import run_stage
+from distillery.distributed import launch_or_join
+from distillery.stage import log, run_stage
+from distillery.tracking import Tracker, write_csv, write_metrics
+from distillery.train.teacher import history_rows, train_teacher
 
 
 def train(params: Params) -> None:
-    raise StageNotImplementedError("the train stage is not implemented yet (issue #4)")
+    with (
+        launch_or_join("stages.train", params.train.processes, params.train.threads) as (rank, threads),
+        Tracker(params.tracking, "train") if rank == 0 else Tracker.disabled() as tracker,
+    ):
+            tracker.params({"model": asdict(params.model), "train": asdict(params.train), "seed": params.seed})
+            result = train_teacher(params, tracker, threads)
+            if rank != 0:
+                return
+            fit = result.fit
+            metrics = {
+                "val": fit.val_metrics,
+                "best_epoch": fit.best_epoch,
+                "epochs_run": len(fit.history),
+                "parameters": fit.total_parameters,
+                "trainable_parameters": fit.trainable_parameters,
+                "processes": params.train.processes,
+                "transfer": result.transfer.summary() if result.transfer else None,
+                "seconds": fit.seconds,
+                "images_per_second": round(fit.images_per_second, 1),
+            }
+            write_metrics(params.paths, "train", metrics)
+            write_csv(Path(params.paths.plots) / "train.csv", history_rows(fit.history))
+            tracker.metrics({"final": fit.val_metrics})
+            tracker.artifacts(Path(params.paths.teacher), "teacher")
+            log.info("teacher: val macro-F1 %.4f (best epoch %d) in %.0f s, %.0f img/s",
+                     fit.val_metrics["macro_f1"], fit.best_epoch, fit.seconds, fit.images_per_second)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,25 @@
-"""Writers for DVC metrics files (and, later, MLflow runs)."""
+"""Where results go: DVC metrics/plots files, and MLflow runs that never fail a stage.
+
+MLflow defaults to a local sqlite store (``tracking.uri``; ``MLFLOW_TRACKING_URI`` overrides)
+with an explicit artifact location. Any tracking failure is logged once as a warning and
+tracking is switched off for the rest of the run.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import logging
+import os
+import subprocess
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from distillery import atomic
-from distillery.config import Paths
+from distillery.config import Paths, TrackingConfig
+
+log = logging.getLogger(__name__)
 
 
 def metrics_file(paths: Paths, stage: str) -> Path:
@@ -17,3 +30,89 @@ def write_metrics(paths: Paths, stage: str, metrics: dict[str, Any]) -> Path:
     target = metrics_file(paths, stage)
     atomic.write_json(target, metrics)
     return target
+
+
+def write_csv(target: Path, rows: list[Mapping[str, Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else [])
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic.write_text(target, buffer.getvalue())
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+class Tracker:
+    """An MLflow run for one stage; every call is a no-op after the first failure."""
+
+    def __init__(self, cfg: TrackingConfig, stage: str) -> None:
+        self.cfg, self.stage = cfg, stage
+        self.active = cfg.enabled
+        self._mlflow: Any = None
+
+    @classmethod
+    def disabled(cls) -> Tracker:
+        """A tracker that records nothing (non-zero ranks of a data-parallel run)."""
+        tracker = cls(TrackingConfig(False, "", "", ""), "disabled")
+        return tracker
+
+    def _guard(self, what: str, fn: Callable[[], Any]) -> None:
+        if not self.active:
+            return
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - tracking must never fail a stage
+            log.warning("MLflow tracking off for this run (%s failed: %s)", what, exc)
+            self.active = False
+
+    def __enter__(self) -> Tracker:
+        def start() -> None:
+            os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+            import mlflow
+
+            self._mlflow = mlflow
+            mlflow.set_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI") or self.cfg.uri)
+            if mlflow.get_experiment_by_name(self.cfg.experiment) is None:
+                location = Path(self.cfg.artifact_location).resolve().as_uri()
+                mlflow.create_experiment(self.cfg.experiment, artifact_location=location)
+            mlflow.set_experiment(self.cfg.experiment)
+            mlflow.start_run(run_name=self.stage, tags={
+                "stage": self.stage, "git_commit": git_commit(),
+                "dvc_experiment": os.environ.get("DVC_EXP_NAME", ""),
+            })
+        self._guard("start", start)
+        return self
+
+    def __exit__(self, exc_type, *_: Any) -> None:
+        self._guard("end", lambda: self._mlflow.end_run("FAILED" if exc_type else "FINISHED"))
+
+    def params(self, params: Mapping[str, Any]) -> None:
+        flat = {k: str(v)[:500] for k, v in flatten(params).items()}
+        self._guard("log_params", lambda: self._mlflow.log_params(flat))
+
+    def metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        numeric = {k: float(v) for k, v in flatten(metrics).items()
+                   if isinstance(v, int | float) and not isinstance(v, bool)}
+        self._guard("log_metrics", lambda: self._mlflow.log_metrics(numeric, step=step))
+
+    def artifact_dict(self, obj: Any, name: str) -> None:
+        self._guard("log_dict", lambda: self._mlflow.log_dict(obj, name))
+
+    def artifacts(self, folder: Path, path: str) -> None:
+        self._guard("log_artifacts", lambda: self._mlflow.log_artifacts(str(folder), artifact_path=path))

@@ -37,6 +37,15 @@ class DemoSpec:
     max_digits: int = 3
     scale_range: tuple[int, int] = (18, 32)
     seed: int = 0
+    clean: bool = False  # plain grey background, white-or-black digits: an easy source task
+
+
+def _clean_background(rng: np.random.Generator, size: int) -> np.ndarray:
+    return np.full((size, size, 3), rng.uniform(0, 255), dtype=np.float64) + rng.normal(0, 2, (size, size, 3))
+
+
+def _clean_colour(background: np.ndarray) -> np.ndarray:
+    return np.full(3, 0.0 if background.mean() > 127 else 255.0)
 
 
 def load_scans() -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +108,7 @@ def render_image(
     rng: np.random.Generator, scans: np.ndarray, targets: np.ndarray, pool: np.ndarray,
     spec: DemoSpec, n_digits: int,
 ) -> tuple[np.ndarray, list[str]]:
-    img = _background(rng, spec.size)
+    img = _clean_background(rng, spec.size) if spec.clean else _background(rng, spec.size)
     taken: list[tuple[int, int, int]] = []
     labels: set[str] = set()
     for scan_idx in rng.choice(pool, size=n_digits, replace=False):
@@ -110,7 +119,7 @@ def render_image(
         alpha = np.asarray(mask, dtype=np.float32)[:, :, None] / 255.0
         x, y = _place(rng, spec.size, side, taken)
         taken.append((x, y, side))
-        colour = _contrasting_colour(rng, img)
+        colour = _clean_colour(img) if spec.clean else _contrasting_colour(rng, img)
         region = img[y : y + side, x : x + side]
         img[y : y + side, x : x + side] = region * (1 - alpha) + colour * alpha
         labels.add(str(int(targets[scan_idx])))

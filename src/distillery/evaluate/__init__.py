@@ -1,0 +1,1 @@
+"""Metrics, threshold search, reports and plots."""

@@ -1,0 +1,1 @@
+"""Models: the registry of families and sizes, checkpoints, pretrained transfer, LoRA."""

@@ -1,0 +1,183 @@
+"""The model registry: family x size -> a Hugging Face ``transformers`` model built from a config.
+
+One table entry per size (timm-style), no hub access. ``create_model`` fails with the list of
+known names; ``python -m distillery.models list`` prints the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import (
+    ConvNextConfig,
+    ConvNextForImageClassification,
+    EfficientNetConfig,
+    EfficientNetForImageClassification,
+    MobileNetV2Config,
+    MobileNetV2ForImageClassification,
+    PretrainedConfig,
+    PreTrainedModel,
+    ResNetConfig,
+    ResNetForImageClassification,
+    ViTConfig,
+    ViTForImageClassification,
+)
+
+from distillery.errors import ConfigError
+
+PROBLEM_TYPES = {"single_label": "single_label_classification", "multi_label": "multi_label_classification"}
+
+
+def _efficientnet_config(**kwargs: Any) -> EfficientNetConfig:
+    from transformers.models.efficientnet.modeling_efficientnet import round_filters
+
+    config = EfficientNetConfig(**kwargs)
+    config.hidden_dim = round_filters(config, 1280)  # HF's default is B7's; the top BN must match
+    return config
+
+
+def _pytorch_batchnorm_momentum(model: nn.Module) -> None:
+    """HF MobileNetV2 hard-codes TensorFlow's BN momentum (0.997 = PyTorch 0.003); use PyTorch's 0.1."""
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.momentum = 0.1
+
+
+@dataclass(frozen=True)
+class Family:
+    model_class: type[PreTrainedModel]
+    make_config: Callable[..., PretrainedConfig]
+    sizes: dict[str, dict[str, Any]]
+    lora_targets: tuple[str, ...]
+    head: str = "classifier"
+    takes_image_size: bool = False
+    after_build: Callable[[nn.Module], None] | None = field(default=None)
+
+
+FAMILIES: dict[str, Family] = {
+    "resnet": Family(
+        ResNetForImageClassification,
+        lambda **kw: ResNetConfig(layer_type="basic", **kw),
+        {
+            "tiny": {"embedding_size": 8, "hidden_sizes": [8, 16, 32, 64], "depths": [1, 1, 1, 1]},
+            "quarter": {"embedding_size": 32, "hidden_sizes": [10, 20, 40, 80], "depths": [2, 2, 2, 2]},
+            "small": {"embedding_size": 32, "hidden_sizes": [20, 40, 80, 160], "depths": [2, 2, 2, 2]},
+            "base": {"embedding_size": 32, "hidden_sizes": [40, 80, 160, 320], "depths": [2, 2, 2, 2]},
+            "large": {"embedding_size": 64, "hidden_sizes": [64, 128, 256, 512], "depths": [2, 2, 2, 2]},
+        },
+        lora_targets=("convolution",),
+    ),
+    "convnext": Family(
+        ConvNextForImageClassification,
+        ConvNextConfig,
+        {
+            "tiny-test": {"hidden_sizes": [8, 16, 32, 64], "depths": [1, 1, 1, 1]},
+            "nano": {"hidden_sizes": [80, 160, 320, 640], "depths": [2, 2, 8, 2], "drop_path_rate": 0.05},
+            "tiny": {"hidden_sizes": [96, 192, 384, 768], "depths": [3, 3, 9, 3], "drop_path_rate": 0.1},
+            "small": {"hidden_sizes": [96, 192, 384, 768], "depths": [3, 3, 27, 3], "drop_path_rate": 0.2},
+            "base": {"hidden_sizes": [128, 256, 512, 1024], "depths": [3, 3, 27, 3], "drop_path_rate": 0.3},
+        },
+        lora_targets=("pwconv1", "pwconv2"),
+    ),
+    "efficientnet": Family(
+        EfficientNetForImageClassification,
+        _efficientnet_config,
+        {
+            "tiny": {"width_coefficient": 0.25, "depth_coefficient": 0.25, "dropout_rate": 0.1},
+            "b0": {"width_coefficient": 1.0, "depth_coefficient": 1.0, "dropout_rate": 0.2},
+            "b1": {"width_coefficient": 1.0, "depth_coefficient": 1.1, "dropout_rate": 0.2},
+            "b2": {"width_coefficient": 1.1, "depth_coefficient": 1.2, "dropout_rate": 0.3},
+            "b3": {"width_coefficient": 1.2, "depth_coefficient": 1.4, "dropout_rate": 0.3},
+        },
+        lora_targets=("expand_conv", "project_conv"),
+        takes_image_size=True,
+    ),
+    "mobilenet_v2": Family(
+        MobileNetV2ForImageClassification,
+        MobileNetV2Config,
+        {
+            "tiny": {"depth_multiplier": 0.35},
+            "small": {"depth_multiplier": 0.5},
+            "base": {"depth_multiplier": 1.0},
+        },
+        lora_targets=("convolution",),
+        takes_image_size=True,
+        after_build=_pytorch_batchnorm_momentum,
+    ),
+    "vit": Family(
+        ViTForImageClassification,
+        ViTConfig,
+        {
+            "tiny": {"patch_size": 8, "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+                     "intermediate_size": 64},
+            "small": {"patch_size": 8, "hidden_size": 192, "num_hidden_layers": 6, "num_attention_heads": 3,
+                      "intermediate_size": 768},
+            "base": {"patch_size": 8, "hidden_size": 384, "num_hidden_layers": 8, "num_attention_heads": 6,
+                     "intermediate_size": 1536},
+        },
+        lora_targets=("q_proj", "v_proj"),
+        takes_image_size=True,
+    ),
+}
+
+
+def family(name: str) -> Family:
+    if name not in FAMILIES:
+        raise ConfigError(f"model family {name!r} is unknown; known families: {', '.join(FAMILIES)}")
+    return FAMILIES[name]
+
+
+def check_known(family_name: str, size: str, key: str = "model") -> None:
+    """Fail with the known names when ``family_name``/``size`` is not registered."""
+    if family_name not in FAMILIES:
+        raise ConfigError(f"{key}.family: {family_name!r} is unknown; known families: {', '.join(FAMILIES)}")
+    sizes = FAMILIES[family_name].sizes
+    if size not in sizes:
+        raise ConfigError(f"{key}.size: {size!r} is unknown for {family_name}; known sizes: {', '.join(sizes)}")
+
+
+def build_config(family_name: str, size: str, labels: list[str], image_size: int, task: str) -> PretrainedConfig:
+    check_known(family_name, size)
+    spec = FAMILIES[family_name]
+    kwargs = dict(spec.sizes[size])
+    if spec.takes_image_size:
+        kwargs["image_size"] = image_size
+    return spec.make_config(
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        problem_type=PROBLEM_TYPES[task],
+        **kwargs,
+    )
+
+
+def instantiate(family_name: str, config: PretrainedConfig) -> PreTrainedModel:
+    spec = family(family_name)
+    model = spec.model_class(config)
+    if spec.after_build:
+        spec.after_build(model)
+    return model
+
+
+def create_model(
+    family_name: str, size: str, labels: list[str], image_size: int, task: str = "multi_label"
+) -> PreTrainedModel:
+    """A freshly initialised classifier for ``labels`` at ``image_size`` x ``image_size``."""
+    return instantiate(family_name, build_config(family_name, size, labels, image_size, task))
+
+
+def count_parameters(family_name: str, size: str, num_labels: int = 10, image_size: int = 64) -> int:
+    """Parameter count without allocating weights (built on the meta device)."""
+    config = build_config(family_name, size, [str(i) for i in range(num_labels)], image_size, "multi_label")
+    with torch.device("meta"):
+        model = FAMILIES[family_name].model_class(config)
+    return sum(p.numel() for p in model.parameters())
+
+
+def is_head(name: str, family_name: str) -> bool:
+    head = FAMILIES[family_name].head
+    return name == head or name.startswith(f"{head}.")

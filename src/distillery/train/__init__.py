@@ -1,0 +1,1 @@
+"""One training loop shared by teacher and student; augmentation and losses."""

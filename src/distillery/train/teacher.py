@@ -1,0 +1,100 @@
+"""The train stage: build the teacher, transfer pretrained weights, fine-tune, save it self-described."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from distillery.config import Params
+from distillery.data.batches import Normalizer
+from distillery.data.prepared import PreparedDataset
+from distillery.models.checkpoint import ModelMeta, save_model_dir
+from distillery.models.inference import logits_of
+from distillery.models.lora import apply_lora, merge_lora
+from distillery.models.registry import create_model
+from distillery.models.transfer import TransferReport, find_weights_file, load_state_dict, transfer_weights
+from distillery.tracking import Tracker
+from distillery.train.augment import Augmenter
+from distillery.train.loop import EpochLog, FitResult, FitSettings, Trainer
+from distillery.train.losses import classification_loss, resolve_loss_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TeacherResult:
+    fit: FitResult
+    transfer: TransferReport | None
+    meta: ModelMeta
+
+
+def run_key(*parts: Any) -> str:
+    """Identity of a training run: a checkpoint resumes only a run with the same key."""
+    blob = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def model_meta(params: Params, data: PreparedDataset, family: str, size: str, lineage: dict) -> ModelMeta:
+    return ModelMeta(
+        family=family, size=size, task=data.task, labels=data.labels, image_size=data.letterbox.size,
+        input_mean=list(params.model.input_mean), input_std=list(params.model.input_std),
+        letterbox=data.manifest["letterbox"], lineage={"data_fingerprint": data.manifest["fingerprint"], **lineage},
+    )
+
+
+def configure_torch(threads: int, seed: int) -> None:
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def train_teacher(params: Params, tracker: Tracker, threads: int) -> TeacherResult:
+    cfg, model_cfg, paths = params.train, params.model, params.paths
+    configure_torch(threads, params.seed)
+    data = PreparedDataset.open(paths.prepared)
+    model = create_model(model_cfg.family, model_cfg.size, data.labels, data.letterbox.size, data.task)
+    transfer, source_key = None, "scratch"
+    settings = FitSettings.from_train(cfg, params.seed)
+    if model_cfg.pretrained:
+        weights = find_weights_file(Path(paths.pretrained))
+        transfer = transfer_weights(model, load_state_dict(weights), model_cfg.family, str(weights),
+                                    cfg.min_transfer_fraction)
+        provenance = Path(paths.pretrained) / "source.json"
+        source_key = provenance.read_text() if provenance.is_file() else str(weights)
+        log.info("transferred %d/%d tensors (%.1f%% of backbone parameters) from %s",
+                 transfer.tensors_transferred, transfer.tensors_total, 100 * transfer.backbone_fraction, weights)
+        tracker.artifact_dict(transfer.details(), "transfer_report.json")
+    else:
+        settings = replace(settings, head_epochs=0)
+        log.info("training from scratch (model.pretrained: false): no frozen head-only phase")
+    if cfg.lora.enabled:
+        model = apply_lora(model, model_cfg.family, cfg.lora)
+    loss = classification_loss(resolve_loss_name(cfg.loss, data.task), cfg.label_smoothing, cfg.focal_gamma)
+    trainer = Trainer(
+        model, model_cfg.family, data.task, settings,
+        objective=lambda m, x, y: loss(logits_of(m, x), y), val_loss=loss,
+        normalizer=Normalizer(model_cfg.input_mean, model_cfg.input_std),
+        augmenter=Augmenter(cfg.augment, data.letterbox.pad_value),
+        checkpoint=Path(paths.checkpoints) / "train.pt",
+        run_key=run_key(asdict(model_cfg), asdict(cfg), params.seed, data.manifest["fingerprint"], source_key),
+        lora=cfg.lora.enabled,
+        on_epoch=lambda record: tracker.metrics(asdict(record), step=record.epoch),
+    )
+    result = trainer.fit(data.split("train"), data.split("val"))
+    if cfg.lora.enabled:
+        model = merge_lora(model)
+    lineage = {"pretrained": transfer.summary() if transfer else None,
+               "lora": asdict(cfg.lora) if cfg.lora.enabled else None}
+    meta = model_meta(params, data, model_cfg.family, model_cfg.size, lineage)
+    save_model_dir(model, meta, Path(paths.teacher))
+    return TeacherResult(result, transfer, meta)
+
+
+def history_rows(history: list[EpochLog]) -> list[dict[str, Any]]:
+    return [asdict(h) for h in history]
