@@ -1,0 +1,35 @@
+"""The distill stage on a tiny configuration: the student, its metrics, and the no-KD baseline."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from distillery.models.checkpoint import load_model_dir
+from distillery.models.registry import create_model
+from tests.workdir import Workdir
+
+pytestmark = pytest.mark.slow
+
+
+def test_distill_writes_a_self_described_student_and_measures_kd(tmp_path) -> None:
+    work = Workdir(tmp_path, {"model.size": "quarter", "distill.compare_without_kd": True, "distill.epochs": 2})
+    work.prepare()
+    torch.manual_seed(0)
+    create_model("resnet", "quarter", [str(d) for d in range(10)], 32, "single_label").save_pretrained(
+        work.path("pretrained"))
+    work.stage("train")
+    work.stage("distill")
+    metrics = json.loads((work.root / "metrics" / "distill.json").read_text())
+    assert metrics["parameter_ratio"] == pytest.approx(
+        metrics["student"]["parameters"] / metrics["teacher"]["parameters"], abs=1e-4)
+    assert metrics["parameter_ratio"] < 0.5
+    assert set(metrics["without_kd"]["val"]) == set(metrics["student"]["val"])
+    assert metrics["kd_gain_macro_f1_points"] == pytest.approx(
+        100 * (metrics["student"]["val"]["macro_f1"] - metrics["without_kd"]["val"]["macro_f1"]), abs=0.01)
+    student, meta = load_model_dir(work.path("student"))
+    assert meta.size == "tiny" and meta.lineage["teacher"]["size"] == "quarter"
+    assert meta.lineage["distillation"] == {"alpha": 0.7, "temperature": 2.0, "epochs": 2}
+    assert (work.root / "metrics" / "plots" / "distill.csv").read_text().count("\n") == 3
