@@ -7,7 +7,7 @@ from distillery.config import Params
 from distillery.stage import log, run_stage
 from distillery.tracking import Tracker, write_csv, write_metrics
 from distillery.train.distill import distill_student
-from distillery.train.teacher import history_rows
+from distillery.train.loop import history_rows
 
 
 def distill(params: Params) -> None:

@@ -1,6 +1,7 @@
 """pull_pretrained: weights published at ``<remote.prefix>/<model.family>/<model.size>/`` -> ``paths.pretrained``."""
 
 import time
+from dataclasses import asdict
 
 from distillery.config import Params
 from distillery.remote import settings as s3settings
@@ -19,7 +20,7 @@ def pull_pretrained(params: Params) -> None:
     seconds = time.perf_counter() - started
     write_metrics(params.paths, "pull_pretrained", {
         "name": name,
-        "files": {f.object.rsplit("/", 1)[-1]: f.__dict__ for f in files},
+        "files": {f.object.rsplit("/", 1)[-1]: asdict(f) for f in files},
         "bytes": sum(f.bytes for f in files),
         "downloaded_bytes": sum(f.bytes for f in files if not f.from_cache),
         "from_cache": all(f.from_cache for f in files),

@@ -7,7 +7,8 @@ from distillery.config import Params
 from distillery.distributed import launch_or_join
 from distillery.stage import log, run_stage
 from distillery.tracking import Tracker, write_csv, write_metrics
-from distillery.train.teacher import history_rows, train_teacher
+from distillery.train.loop import history_rows
+from distillery.train.teacher import train_teacher
 
 
 def train(params: Params) -> None:

@@ -78,6 +78,11 @@ class EpochLog:
     images_per_second: float
 
 
+def history_rows(history: list[EpochLog]) -> list[dict[str, Any]]:
+    """Per-epoch records as rows for the DVC plots CSV."""
+    return [asdict(h) for h in history]
+
+
 @dataclass
 class FitResult:
     history: list[EpochLog]

@@ -21,7 +21,7 @@ from distillery.models.registry import create_model
 from distillery.models.transfer import TransferReport, find_weights_file, load_state_dict, transfer_weights
 from distillery.tracking import Tracker
 from distillery.train.augment import Augmenter
-from distillery.train.loop import EpochLog, FitResult, FitSettings, Trainer
+from distillery.train.loop import FitResult, FitSettings, Trainer
 from distillery.train.losses import classification_loss, resolve_loss_name
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,3 @@ def train_teacher(params: Params, tracker: Tracker, threads: int) -> TeacherResu
     save_model_dir(model, meta, Path(paths.teacher))
     return TeacherResult(result, transfer, meta)
 
-
-def history_rows(history: list[EpochLog]) -> list[dict[str, Any]]:
-    return [asdict(h) for h in history]
