@@ -186,3 +186,9 @@ def test_second_start_finds_the_running_server(s3_server, tmp_path) -> None:
     finally:
         assert local.stop() is True
     assert local.running_pid() is None and local.stop() is False
+
+
+def test_another_endpoint_port_moves_every_port() -> None:
+    assert LocalS3.for_endpoint("http://127.0.0.1:9000").ports == server_module.DEFAULT_PORTS
+    assert LocalS3.for_endpoint("http://127.0.0.1:9100").ports == {
+        "s3": 9100, "master": 9101, "volume": 9102, "filer": 9103, "admin": 9104}

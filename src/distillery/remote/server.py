@@ -73,8 +73,11 @@ class LocalS3:
 
     @classmethod
     def for_endpoint(cls, endpoint: str, state_dir: Path = LOCAL_STATE_DIR) -> LocalS3:
+        """The server for ``endpoint``: the default ports for :9000, else the S3 port and the four after it."""
         port = urlparse(endpoint).port or 80
-        return cls(state_dir, {**DEFAULT_PORTS, "s3": port})
+        if port == DEFAULT_PORTS["s3"]:
+            return cls(state_dir)
+        return cls(state_dir, {name: port + i for i, name in enumerate(DEFAULT_PORTS)})
 
     @property
     def endpoint_url(self) -> str:
