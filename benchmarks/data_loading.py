@@ -17,7 +17,7 @@ BATCH = 64
 
 
 def run(params: config.Params, workdir: Path) -> dict[str, Any]:
-    raw = Path(params.paths.raw)
+    raw = params.paths.raw
     if not (raw / params.data.manifest).is_file():
         raw = workdir / "raw"
         write_multilabel(raw, DemoSpec())

@@ -62,7 +62,7 @@ def stage_loop(trainer: Trainer, split: PreparedSplit, batch: int) -> float:
 
 def run(params: config.Params, workdir: Path) -> dict[str, Any]:
     torch.set_num_threads(params.train.threads)
-    prepared = Path(params.paths.prepared)
+    prepared = params.paths.prepared
     if not (prepared / "manifest.json").is_file():
         write_multilabel(workdir / "raw", DemoSpec())
         prepared = workdir / "prepared"

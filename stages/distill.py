@@ -1,7 +1,6 @@
 """distill: train the small student (``distill.*``) from the teacher in ``paths.teacher``."""
 
 from dataclasses import asdict
-from pathlib import Path
 
 from distillery.config import Params
 from distillery.stage import log, run_stage
@@ -29,9 +28,9 @@ def distill(params: Params) -> None:
             metrics["kd_gain_macro_f1_points"] = round(
                 100 * (student.val_metrics["macro_f1"] - plain.val_metrics["macro_f1"]), 2)
         write_metrics(params.paths, "distill", metrics)
-        write_csv(Path(params.paths.plots) / "distill.csv", history_rows(student.history))
+        write_csv(params.paths.plots / "distill.csv", history_rows(student.history))
         tracker.metrics({"final": metrics})
-        tracker.artifacts(Path(params.paths.student), "student")
+        tracker.artifacts(params.paths.student, "student")
         log.info("student %s/%s: val macro-F1 %.4f = %.1f%% of the teacher's %.4f, with %.2fx its parameters",
                  params.distill.student.family, params.distill.student.size, student.val_metrics["macro_f1"],
                  100 * metrics["macro_f1_kept"], teacher_f1, metrics["parameter_ratio"])

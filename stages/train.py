@@ -1,7 +1,6 @@
 """train: fine-tune the teacher (``model.*``, ``train.*``) on ``paths.prepared`` from ``paths.pretrained``."""
 
 from dataclasses import asdict
-from pathlib import Path
 
 from distillery.config import Params
 from distillery.distributed import launch_or_join
@@ -33,9 +32,9 @@ def train(params: Params) -> None:
                 "images_per_second": round(fit.images_per_second, 1),
             }
             write_metrics(params.paths, "train", metrics)
-            write_csv(Path(params.paths.plots) / "train.csv", history_rows(fit.history))
+            write_csv(params.paths.plots / "train.csv", history_rows(fit.history))
             tracker.metrics({"final": fit.val_metrics})
-            tracker.artifacts(Path(params.paths.teacher), "teacher")
+            tracker.artifacts(params.paths.teacher, "teacher")
             log.info("teacher: val macro-F1 %.4f (best epoch %d) in %.0f s, %.0f img/s",
                      fit.val_metrics["macro_f1"], fit.best_epoch, fit.seconds, fit.images_per_second)
 

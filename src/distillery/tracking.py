@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def metrics_file(paths: Paths, stage: str) -> Path:
-    return Path(paths.metrics) / f"{stage}.json"
+    return paths.metrics / f"{stage}.json"
 
 
 def write_metrics(paths: Paths, stage: str, metrics: dict[str, Any]) -> Path:
@@ -69,8 +69,7 @@ class Tracker:
     @classmethod
     def disabled(cls) -> Tracker:
         """A tracker that records nothing (non-zero ranks of a data-parallel run)."""
-        tracker = cls(TrackingConfig(False, "", "", ""), "disabled")
-        return tracker
+        return cls(TrackingConfig(False, "", "", ""), "disabled")
 
     def _guard(self, what: str, fn: Callable[[], Any]) -> None:
         if not self.active:

@@ -192,3 +192,16 @@ def test_another_endpoint_port_moves_every_port() -> None:
     assert LocalS3.for_endpoint("http://127.0.0.1:9000").ports == server_module.DEFAULT_PORTS
     assert LocalS3.for_endpoint("http://127.0.0.1:9100").ports == {
         "s3": 9100, "master": 9101, "volume": 9102, "filer": 9103, "admin": 9104}
+
+
+def test_demo_weights_check_tells_missing_from_refused(s3, s3_server, hf_weights) -> None:
+    from botocore.exceptions import ClientError
+
+    from distillery.models.demo_weights import is_published
+
+    assert not is_published(s3, BUCKET, PREFIX, "fam/never-published")
+    _publish(s3, s3_server, hf_weights, "fam/published")
+    assert is_published(s3, BUCKET, PREFIX, "fam/published")
+    wrong = S3Settings(s3_server.endpoint_url, s3_server.access_key, "not-the-secret")
+    with pytest.raises(ClientError):
+        is_published(make_client(wrong, attempts=1), BUCKET, PREFIX, "fam/published")

@@ -88,12 +88,18 @@ def pretrain(family: str, size: str, epochs: int, count: int, seed: int, threads
 
 
 def is_published(s3, bucket: str, prefix: str, name: str) -> bool:
+    """Whether ``name`` has a checksums.json; other failures (credentials, server) propagate."""
     from botocore.exceptions import ClientError
 
+    from distillery.remote.client import is_missing
+    from distillery.remote.layout import CHECKSUMS, folder_key
+
     try:
-        s3.head_object(Bucket=bucket, Key=f"{prefix}/{name}/checksums.json")
-    except ClientError:
-        return False
+        s3.head_object(Bucket=bucket, Key=folder_key(prefix, name) + CHECKSUMS)
+    except ClientError as exc:
+        if is_missing(exc):
+            return False
+        raise
     return True
 
 
@@ -112,7 +118,7 @@ def publish_missing(family: str, sizes: list[str], epochs: int, images: int, for
             if not force and is_published(s3, bucket, prefix, name):
                 log.info("demo weights %s already published; skipping", name)
                 continue
-        out = Path(params.paths.cache).parent / "demo_weights" / f"{family}-{size}"
+        out = params.paths.cache.parent / "demo_weights" / f"{family}-{size}"
         log.info("pretraining demo weights %s (%d epochs, %d images) ...", name, epochs, images)
         info = pretrain(family, size, epochs, images, seed=0, threads=params.train.threads, out=out)
         publish(s3, settings, bucket, prefix, out, name, info)

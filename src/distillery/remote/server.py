@@ -136,11 +136,11 @@ class LocalS3:
             "AWS_SECRET_ACCESS_KEY": settings.secret_key,
             "GOMEMLIMIT": "256MiB",
         }
-        log = open(self.state_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
-        self._process = subprocess.Popen(
-            self._command(data_dir), env=env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
+        with open(self.state_dir / "server.log", "ab") as log:  # the child keeps its own descriptor
+            self._process = subprocess.Popen(
+                self._command(data_dir), env=env, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
         atomic.write_json(self.state_dir / STATE_FILE, {"pid": self._process.pid, "ports": self.ports})
 
     def _wait_ready(self, settings: S3Settings, timeout: float) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +27,7 @@ from distillery.models.registry import check_known, create_model
 from distillery.tracking import Tracker
 from distillery.train.augment import Augmenter
 from distillery.train.loop import FitResult, FitSettings, Trainer
-from distillery.train.losses import LossFn, classification_loss, distillation_loss, resolve_loss_name
+from distillery.train.losses import LossFn, distillation_loss, task_loss
 from distillery.train.teacher import configure_torch, model_meta, run_key
 
 log = logging.getLogger(__name__)
@@ -68,8 +67,7 @@ def distill_student(params: Params, tracker: Tracker, threads: int) -> DistillRe
     val = data.split("val")
     teacher_val = classification_metrics(probabilities(predict_logits(teacher, val, normalizer), data.task),
                                          np.asarray(val.labels), data.task)
-    hard = classification_loss(resolve_loss_name(params.train.loss, data.task), params.train.label_smoothing,
-                               params.train.focal_gamma)
+    hard = task_loss(params.train, data.task)
     settings = FitSettings.from_train(params.train, params.seed, epochs=cfg.epochs, lr=cfg.lr, head_epochs=0)
     key = run_key(asdict(cfg), asdict(params.train), params.seed, data.manifest["fingerprint"], teacher_meta.lineage)
 
@@ -79,7 +77,7 @@ def distill_student(params: Params, tracker: Tracker, threads: int) -> DistillRe
         trainer = Trainer(
             student, cfg.student.family, data.task, settings, objective=objective, val_loss=hard,
             normalizer=normalizer, augmenter=Augmenter(params.train.augment, data.letterbox.pad_value),
-            checkpoint=Path(paths.checkpoints) / f"{name}.pt", run_key=f"{name}-{key}",
+            checkpoint=paths.checkpoints / f"{name}.pt", run_key=f"{name}-{key}",
             on_epoch=lambda record: tracker.metrics({name: asdict(record)}, step=record.epoch),
         )
         log.info("training the %s student %s/%s for %d epochs", name, cfg.student.family, cfg.student.size,
@@ -94,5 +92,5 @@ def distill_student(params: Params, tracker: Tracker, threads: int) -> DistillRe
                            "val_macro_f1": teacher_val["macro_f1"]},
                "distillation": {"alpha": cfg.alpha, "temperature": cfg.temperature, "epochs": cfg.epochs}}
     meta = model_meta(params, data, cfg.student.family, cfg.student.size, lineage)
-    save_model_dir(student, meta, Path(paths.student))
+    save_model_dir(student, meta, paths.student)
     return DistillResult(result, without_kd, teacher_val, sum(p.numel() for p in teacher.parameters()), meta)

@@ -247,7 +247,8 @@ class Trainer:
         log.info("resuming from %s after epoch %d", self.checkpoint, state.epoch)
         return state
 
-    def _local_share(self, idx: np.ndarray, images: np.ndarray, labels: np.ndarray):
+    def _local_share(self, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """This rank's part of a global batch (all of it in a single process)."""
         if self.world == 1:
             return images, labels
         return images[self.rank :: self.world], labels[self.rank :: self.world]
@@ -272,7 +273,7 @@ class Trainer:
                                         unit="batch", mininterval=2.0, leave=False, disable=self.rank != 0):
             if len(idx) < self.world:
                 continue
-            images, labels = self._local_share(idx, images, labels)
+            images, labels = self._local_share(images, labels)
             x = self.normalizer(self.augmenter(to_tensor(images), gen)).to(self.device)
             y = torch.from_numpy(np.asarray(labels)).to(self.device)
             with autocast(self.device):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from distillery.config import TrainConfig
 from distillery.errors import ConfigError
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -20,6 +21,11 @@ def resolve_loss_name(requested: str, task: str) -> str:
     if requested in ("bce", "focal") and task == "single_label":
         raise ConfigError(f"train.loss: {requested} is for multi-label tasks; use cross_entropy")
     return requested
+
+
+def task_loss(cfg: TrainConfig, task: str) -> LossFn:
+    """The classification loss ``train.*`` asks for on ``task`` (teacher and student alike)."""
+    return classification_loss(resolve_loss_name(cfg.loss, task), cfg.label_smoothing, cfg.focal_gamma)
 
 
 def classification_loss(name: str, label_smoothing: float = 0.0, focal_gamma: float = 2.0) -> LossFn:

@@ -6,7 +6,6 @@ import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,7 +21,7 @@ from distillery.models.transfer import TransferReport, find_weights_file, load_s
 from distillery.tracking import Tracker
 from distillery.train.augment import Augmenter
 from distillery.train.loop import FitResult, FitSettings, Trainer
-from distillery.train.losses import classification_loss, resolve_loss_name
+from distillery.train.losses import task_loss
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +61,10 @@ def train_teacher(params: Params, tracker: Tracker, threads: int) -> TeacherResu
     transfer, source_key = None, "scratch"
     settings = FitSettings.from_train(cfg, params.seed)
     if model_cfg.pretrained:
-        weights = find_weights_file(Path(paths.pretrained))
+        weights = find_weights_file(paths.pretrained)
         transfer = transfer_weights(model, load_state_dict(weights), model_cfg.family, str(weights),
                                     cfg.min_transfer_fraction)
-        provenance = Path(paths.pretrained) / "source.json"
+        provenance = paths.pretrained / "source.json"
         source_key = provenance.read_text() if provenance.is_file() else str(weights)
         log.info("transferred %d/%d tensors (%.1f%% of backbone parameters) from %s",
                  transfer.tensors_transferred, transfer.tensors_total, 100 * transfer.backbone_fraction, weights)
@@ -75,13 +74,13 @@ def train_teacher(params: Params, tracker: Tracker, threads: int) -> TeacherResu
         log.info("training from scratch (model.pretrained: false): no frozen head-only phase")
     if cfg.lora.enabled:
         model = apply_lora(model, model_cfg.family, cfg.lora)
-    loss = classification_loss(resolve_loss_name(cfg.loss, data.task), cfg.label_smoothing, cfg.focal_gamma)
+    loss = task_loss(cfg, data.task)
     trainer = Trainer(
         model, model_cfg.family, data.task, settings,
         objective=lambda m, x, y: loss(logits_of(m, x), y), val_loss=loss,
         normalizer=Normalizer(model_cfg.input_mean, model_cfg.input_std),
         augmenter=Augmenter(cfg.augment, data.letterbox.pad_value),
-        checkpoint=Path(paths.checkpoints) / "train.pt",
+        checkpoint=paths.checkpoints / "train.pt",
         run_key=run_key(asdict(model_cfg), asdict(cfg), params.seed, data.manifest["fingerprint"], source_key),
         lora=cfg.lora.enabled,
         on_epoch=lambda record: tracker.metrics(asdict(record), step=record.epoch),
@@ -92,6 +91,6 @@ def train_teacher(params: Params, tracker: Tracker, threads: int) -> TeacherResu
     lineage = {"pretrained": transfer.summary() if transfer else None,
                "lora": asdict(cfg.lora) if cfg.lora.enabled else None}
     meta = model_meta(params, data, model_cfg.family, model_cfg.size, lineage)
-    save_model_dir(model, meta, Path(paths.teacher))
+    save_model_dir(model, meta, paths.teacher)
     return TeacherResult(result, transfer, meta)
 
