@@ -1,7 +1,13 @@
-"""pull_pretrained: weights published at ``<remote.prefix>/<model.family>/<model.size>/`` -> ``paths.pretrained``."""
+"""pull_pretrained: the published weights of the teacher (``model.*``) and the student (``distill.student.*``).
+
+Each comes from ``<remote.prefix>/<family>/<size>/`` in the ``remote.bucket`` and lands in
+``paths.pretrained/teacher`` and ``paths.pretrained/student``: two outputs, so that a change of
+student does not rerun the teacher's training.
+"""
 
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 from distillery.config import Params
 from distillery.remote import settings as s3settings
@@ -13,21 +19,29 @@ from distillery.tracking import write_metrics
 
 def pull_pretrained(params: Params) -> None:
     settings = s3settings.resolve()
-    name = f"{params.model.family}/{params.model.size}"
-    started = time.perf_counter()
-    files = pull_weights(make_client(settings), settings, params.remote.bucket, params.remote.prefix, name,
-                         params.paths.pretrained, params.paths.cache, params.remote.retries)
-    seconds = time.perf_counter() - started
-    write_metrics(params.paths, "pull_pretrained", {
-        "name": name,
-        "files": {f.object.rsplit("/", 1)[-1]: asdict(f) for f in files},
-        "bytes": sum(f.bytes for f in files),
-        "downloaded_bytes": sum(f.bytes for f in files if not f.from_cache),
-        "from_cache": all(f.from_cache for f in files),
-        "seconds": round(seconds, 3),
-    })
-    log.info("pulled %s: %d file(s), %.1f MiB, %s, %.2f s", name, len(files), sum(f.bytes for f in files) / 2**20,
-             "all from cache" if all(f.from_cache for f in files) else "downloaded", seconds)
+    s3 = make_client(settings)
+    wanted: dict[str, tuple[str, Path]] = {
+        "teacher": (f"{params.model.family}/{params.model.size}", params.paths.pretrained_teacher),
+        "student": (f"{params.distill.student.family}/{params.distill.student.size}", params.paths.pretrained_student),
+    }
+    metrics = {}
+    for role, (name, out) in wanted.items():
+        started = time.perf_counter()
+        files = pull_weights(s3, settings, params.remote.bucket, params.remote.prefix, name, out, params.paths.cache,
+                             params.remote.retries)
+        seconds = time.perf_counter() - started
+        metrics[role] = {
+            "name": name,
+            "files": {f.object.rsplit("/", 1)[-1]: asdict(f) for f in files},
+            "bytes": sum(f.bytes for f in files),
+            "downloaded_bytes": sum(f.bytes for f in files if not f.from_cache),
+            "from_cache": all(f.from_cache for f in files),
+            "seconds": round(seconds, 3),
+        }
+        log.info("pulled the %s's %s: %d file(s), %.1f MiB, %s, %.2f s", role, name, len(files),
+                 metrics[role]["bytes"] / 2**20, "all from cache" if metrics[role]["from_cache"] else "downloaded",
+                 seconds)
+    write_metrics(params.paths, "pull_pretrained", metrics)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,19 @@
-"""quantize: not implemented yet (issue #5); the pipeline graph already declares it."""
+"""quantize: the student in ``paths.student`` -> int8 TFLite and ONNX in ``paths.quantized``, measured."""
 
 from distillery.config import Params
-from distillery.errors import StageNotImplementedError
-from distillery.stage import run_stage
+from distillery.quantize.run import quantize_student
+from distillery.stage import log, run_stage
+from distillery.tracking import write_metrics
 
 
 def quantize(params: Params) -> None:
-    raise StageNotImplementedError("the quantize stage is not implemented yet (issue #5)")
+    metrics = quantize_student(params)
+    write_metrics(params.paths, "quantize", metrics)
+    for target in ("tflite", "onnx"):
+        result = metrics[target]
+        log.info("%s int8: %.2fx size, %.2fx batch-1 latency, macro-F1 drop %.2f points, %.2f%% label agreement",
+                 target, result["size_ratio"], result["latency_ratio"], result["metric_drop"],
+                 100 * result["agreement"])
 
 
 if __name__ == "__main__":

@@ -18,11 +18,11 @@ pytestmark = pytest.mark.slow
 PREFIX = "pipeline_pull/pretrained_models"
 
 
-def publish_weights(settings, folder, scale: float) -> None:
+def publish_weights(settings, folder, scale: float, name: str = "resnet/base") -> None:
     folder.mkdir(exist_ok=True)
     save_file({"w": torch.full((128, 16), scale)}, folder / "model.safetensors")
     (folder / "config.json").write_text(json.dumps({"model_type": "resnet"}))
-    publish(make_client(settings), settings, "models", PREFIX, folder, "resnet/base", {"family": "resnet"})
+    publish(make_client(settings), settings, "models", PREFIX, folder, name, {"family": "resnet"})
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +37,16 @@ def repo(tmp_path_factory, s3_server) -> DvcRepo:
 
 def test_pull_reruns_only_when_the_object_changes(repo, s3_server, tmp_path) -> None:
     publish_weights(s3_server, tmp_path / "w", 1.0)
+    publish_weights(s3_server, tmp_path / "s", 3.0, "resnet/quarter")
     first = repo.dvc("repro", "pull_pretrained").stdout
     assert "Running stage 'pull_pretrained'" in first
-    pulled = repo.root / "models" / "pretrained"
+    pulled = repo.root / "models" / "pretrained" / "teacher"
     assert (pulled / "model.safetensors").read_bytes() == (tmp_path / "w" / "model.safetensors").read_bytes()
+    student = repo.root / "models" / "pretrained" / "student" / "model.safetensors"
+    assert student.read_bytes() == (tmp_path / "s" / "model.safetensors").read_bytes()
     metrics = json.loads((repo.root / "metrics" / "pull_pretrained.json").read_text())
-    assert metrics["name"] == "resnet/base" and metrics["files"]["model.safetensors"]["version"] != "null"
+    assert metrics["teacher"]["name"] == "resnet/base" and metrics["student"]["name"] == "resnet/quarter"
+    assert metrics["teacher"]["files"]["model.safetensors"]["version"] != "null"
     assert "didn't change, skipping" in repo.dvc("repro", "pull_pretrained").stdout
     assert "up to date" in repo.dvc("status", "pull_pretrained").stdout
 

@@ -28,6 +28,7 @@ TINY = {
     "train.warmup_epochs": 0.2,
     "train.patience": 5,
     "distill.student.size": "tiny",
+    "distill.student.pretrained": False,
     "distill.epochs": 2,
     "tracking.enabled": False,
 }

@@ -56,6 +56,14 @@ class Paths:
     checkpoints: Path
     cache: Path
 
+    @property
+    def pretrained_teacher(self) -> Path:
+        return self.pretrained / "teacher"
+
+    @property
+    def pretrained_student(self) -> Path:
+        return self.pretrained / "student"
+
 
 @dataclass(frozen=True)
 class ProblemPolicy:
@@ -160,6 +168,7 @@ class TrainConfig:
 class StudentConfig:
     family: str
     size: str
+    pretrained: bool
 
 
 @dataclass(frozen=True)

@@ -23,3 +23,7 @@ class WeightsError(DistilleryError):
 
 class StageNotImplementedError(DistilleryError):
     """A pipeline stage whose implementation has not landed yet."""
+
+
+class ExportError(DistilleryError):
+    """A converter or runtime refused a model, or an exported model disagrees with the pipeline."""

@@ -22,11 +22,14 @@ def configure_environment() -> None:
     os.environ.setdefault("KERAS_HOME", os.path.join(cache, "keras"))
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("LITERT_TORCH_SHOW_PROGRESS", "n")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def run_stage(name: str, body: Callable[[config.Params], None]) -> None:
     """Load params.yaml, run ``body``, and turn a ``DistilleryError`` into exit code 1."""
-    logging.basicConfig(level=logging.INFO, format=f"[{name}] %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, format=f"[{name}] %(message)s", stream=sys.stderr)
+    log.setLevel(logging.INFO)  # our own progress; libraries (onnxscript, litert) only warn
     configure_environment()
     started = time.perf_counter()
     try:

@@ -15,11 +15,13 @@ pytestmark = pytest.mark.slow
 
 
 def test_distill_writes_a_self_described_student_and_measures_kd(tmp_path) -> None:
-    work = Workdir(tmp_path, {"model.size": "quarter", "distill.compare_without_kd": True, "distill.epochs": 2})
+    work = Workdir(tmp_path, {"model.size": "quarter", "distill.compare_without_kd": True, "distill.epochs": 2,
+                              "distill.student.pretrained": True})
     work.prepare()
     torch.manual_seed(0)
-    create_model("resnet", "quarter", [str(d) for d in range(10)], 32, "single_label").save_pretrained(
-        work.path("pretrained"))
+    for role, size in (("teacher", "quarter"), ("student", "tiny")):
+        create_model("resnet", size, [str(d) for d in range(10)], 32, "single_label").save_pretrained(
+            work.path("pretrained") / role)
     work.stage("train")
     work.stage("distill")
     metrics = json.loads((work.root / "metrics" / "distill.json").read_text())
@@ -32,4 +34,5 @@ def test_distill_writes_a_self_described_student_and_measures_kd(tmp_path) -> No
     student, meta = load_model_dir(work.path("student"))
     assert meta.size == "tiny" and meta.lineage["teacher"]["size"] == "quarter"
     assert meta.lineage["distillation"] == {"alpha": 0.7, "temperature": 2.0, "epochs": 2}
+    assert meta.lineage["pretrained"]["backbone_fraction"] == 1.0
     assert (work.root / "metrics" / "plots" / "distill.csv").read_text().count("\n") == 3

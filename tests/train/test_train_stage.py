@@ -22,7 +22,7 @@ def tiny_workdir(root, **overrides) -> Workdir:
     work.prepare()
     torch.manual_seed(123)
     source = create_model("resnet", "tiny", [str(d) for d in range(10)], 32, "single_label")
-    source.save_pretrained(work.path("pretrained"))
+    source.save_pretrained(work.path("pretrained") / "teacher")
     return work
 
 

@@ -10,15 +10,15 @@ and the noisy half teaches colour and noise invariance.)
 The result is an ordinary Hugging Face folder (config.json + model.safetensors) that
 ``make demo`` publishes to the bucket; its info.json says how it was made.
 
-``python -m distillery.models.demo_weights --sizes base small`` pretrains and publishes each
-``resnet/<size>`` the bucket lacks (``--force`` republishes).
+``python -m distillery.models.demo_weights`` pretrains and publishes each ``resnet/<size>`` of
+``RECIPES`` the bucket lacks (``--sizes`` picks some, ``--force`` republishes).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,17 @@ DIGITS = [str(d) for d in range(10)]
 NO_AUGMENT = AugmentConfig(hflip=0.0, rotate_deg=0.0, scale=0.0, color_jitter=0.0, noise=0.0, cutout=0.0)
 
 
+@dataclass(frozen=True)
+class Recipe:
+    epochs: int
+    lr: float
+
+
+# Measured on 2 cores: base 0.893 val accuracy in 160 s; the narrow quarter student needs a higher
+# learning rate and more steps to leave the plateau (lr 1e-3: 0.15 after 4 epochs; 6e-3: 0.965 after 12).
+RECIPES = {"base": Recipe(5, 0.001), "small": Recipe(5, 0.001), "quarter": Recipe(12, 0.006)}
+
+
 def single_digit_split(name: str, count: int, seed: int, spec: DemoSpec) -> PreparedSplit:
     """``count`` one-digit images from the demo's train-split scans only; every other one clean."""
     scans, targets = load_scans()
@@ -56,7 +67,7 @@ def single_digit_split(name: str, count: int, seed: int, spec: DemoSpec) -> Prep
     return PreparedSplit(name, images, labels)
 
 
-def pretrain(family: str, size: str, epochs: int, count: int, seed: int, threads: int, out: Path) -> dict:
+def pretrain(family: str, size: str, recipe: Recipe, count: int, seed: int, threads: int, out: Path) -> dict:
     configure_torch(threads, seed)
     spec = DemoSpec()
     train = single_digit_split("train", count, seed, spec)
@@ -64,7 +75,8 @@ def pretrain(family: str, size: str, epochs: int, count: int, seed: int, threads
     model = create_model(family, size, DIGITS, spec.size, task="single_label")
     loss = classification_loss("cross_entropy")
     params = config.load()
-    settings = FitSettings(epochs=epochs, head_epochs=0, batch_size=64, lr=0.001, weight_decay=0.05,
+    epochs = recipe.epochs
+    settings = FitSettings(epochs=epochs, head_epochs=0, batch_size=64, lr=recipe.lr, weight_decay=0.05,
                            schedule="cosine", warmup_epochs=0.1, unfreeze="all", unfreeze_fraction=1.0,
                            backbone_lr_factor=1.0, patience=epochs, seed=seed)
     trainer = Trainer(model, family, "single_label", settings, objective=lambda m, x, y: loss(logits_of(m, x), y),
@@ -81,8 +93,8 @@ def pretrain(family: str, size: str, epochs: int, count: int, seed: int, threads
         "description": f"Demo {family}/{size} backbone pretrained for {epochs} epochs on {count} single-digit "
                        f"images (val accuracy {result.val_metrics['accuracy']:.3f} on {len(val)} held-out "
                        "train-scan renders).",
-        "pretraining": {"epochs": epochs, "images": count, "seed": seed, "val_accuracy": result.val_metrics["accuracy"],
-                        "seconds": result.seconds},
+        "pretraining": {"epochs": epochs, "lr": recipe.lr, "images": count, "seed": seed,
+                        "val_accuracy": result.val_metrics["accuracy"], "seconds": result.seconds},
     }
     return info
 
@@ -103,7 +115,7 @@ def is_published(s3, bucket: str, prefix: str, name: str) -> bool:
     return True
 
 
-def publish_missing(family: str, sizes: list[str], epochs: int, images: int, force: bool) -> None:
+def publish_missing(family: str, sizes: list[str], images: int, force: bool) -> None:
     from distillery.remote import settings as s3settings
     from distillery.remote.client import explained, make_client
     from distillery.remote.publish import publish
@@ -119,8 +131,10 @@ def publish_missing(family: str, sizes: list[str], epochs: int, images: int, for
                 log.info("demo weights %s already published; skipping", name)
                 continue
         out = params.paths.cache.parent / "demo_weights" / f"{family}-{size}"
-        log.info("pretraining demo weights %s (%d epochs, %d images) ...", name, epochs, images)
-        info = pretrain(family, size, epochs, images, seed=0, threads=params.train.threads, out=out)
+        recipe = RECIPES[size]
+        log.info("pretraining demo weights %s (%d epochs at lr %g, %d images) ...", name, recipe.epochs, recipe.lr,
+                 images)
+        info = pretrain(family, size, recipe, images, seed=0, threads=params.train.threads, out=out)
         publish(s3, settings, bucket, prefix, out, name, info)
         log.info("published %s: %s", name, info["description"])
 
@@ -128,14 +142,13 @@ def publish_missing(family: str, sizes: list[str], epochs: int, images: int, for
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--family", default="resnet")
-    parser.add_argument("--sizes", nargs="+", default=["base", "small"])
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--sizes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--images", type=int, default=9600)
     parser.add_argument("--force", action="store_true", help="pretrain and publish even when present")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        publish_missing(args.family, args.sizes, args.epochs, args.images, args.force)
+        publish_missing(args.family, args.sizes, args.images, args.force)
     except DistilleryError as exc:
         raise SystemExit(f"error: {exc}") from None
 

@@ -64,7 +64,7 @@ FAMILIES: dict[str, Family] = {
         lambda **kw: ResNetConfig(layer_type="basic", **kw),
         {
             "tiny": {"embedding_size": 8, "hidden_sizes": [8, 16, 32, 64], "depths": [1, 1, 1, 1]},
-            "quarter": {"embedding_size": 32, "hidden_sizes": [10, 20, 40, 80], "depths": [2, 2, 2, 2]},
+            "quarter": {"embedding_size": 32, "hidden_sizes": [16, 32, 64, 128], "depths": [2, 2, 2, 2]},
             "small": {"embedding_size": 32, "hidden_sizes": [20, 40, 80, 160], "depths": [2, 2, 2, 2]},
             "base": {"embedding_size": 32, "hidden_sizes": [40, 80, 160, 320], "depths": [2, 2, 2, 2]},
             "large": {"embedding_size": 64, "hidden_sizes": [64, 128, 256, 512], "depths": [2, 2, 2, 2]},

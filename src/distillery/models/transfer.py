@@ -9,6 +9,7 @@ is never silently trained from scratch.
 
 from __future__ import annotations
 
+import logging
 import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from torch import nn
 
 from distillery.errors import WeightsError
 from distillery.models.registry import is_head
+
+log = logging.getLogger(__name__)
 
 KNOWN_PREFIXES = ("module.", "_orig_mod.", "base_model.model.", "model.")
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
@@ -108,7 +111,8 @@ class TransferReport:
 
 
 def transfer_weights(
-    model: nn.Module, state: Mapping[str, torch.Tensor], family_name: str, source: str, min_fraction: float
+    model: nn.Module, state: Mapping[str, torch.Tensor], family_name: str, source: str, min_fraction: float,
+    key: str = "model",
 ) -> TransferReport:
     """Copy matching tensors of ``state`` into ``model`` in place; refuse under ``min_fraction``."""
     incoming = {normalise_name(k): v for k, v in state.items()}
@@ -138,8 +142,25 @@ def transfer_weights(
         raise WeightsError(
             f"{source}: only {report.backbone_fraction:.1%} of the backbone's parameters transferred "
             f"({report.tensors_transferred}/{report.tensors_total} tensors; e.g. {example}), below "
-            f"train.min_transfer_fraction={min_fraction}; wrong architecture or size? Check model.family/model.size, "
-            "or set model.pretrained: false to train from scratch on purpose"
+            f"train.min_transfer_fraction={min_fraction}; wrong architecture or size? Check {key}.family/{key}.size, "
+            f"or set {key}.pretrained: false to train from scratch on purpose"
         )
     model.load_state_dict(updates, strict=False)
     return report
+
+
+def transfer_from_folder(
+    model: nn.Module, folder: Path, family_name: str, min_fraction: float, key: str
+) -> tuple[TransferReport, str]:
+    """Transfer the weights pulled into ``folder``; also returns their provenance (for resume keys)."""
+    weights = find_weights_file(folder)
+    report = transfer_weights(model, load_state_dict(weights), family_name, str(weights), min_fraction, key)
+    log.info("transferred %d/%d tensors (%.1f%% of backbone parameters) from %s",
+             report.tensors_transferred, report.tensors_total, 100 * report.backbone_fraction, weights)
+    return report, provenance(folder)
+
+
+def provenance(folder: Path) -> str:
+    """What identifies pulled weights: pull's ``source.json`` (bucket, objects, sha256), else the path."""
+    source = folder / "source.json"
+    return source.read_text() if source.is_file() else str(find_weights_file(folder))

@@ -24,6 +24,7 @@ from distillery.evaluate.metrics import classification_metrics, probabilities
 from distillery.models.checkpoint import ModelMeta, load_model_dir, save_model_dir
 from distillery.models.inference import logits_of, predict_logits
 from distillery.models.registry import check_known, create_model
+from distillery.models.transfer import TransferReport, provenance, transfer_from_folder
 from distillery.tracking import Tracker
 from distillery.train.augment import Augmenter
 from distillery.train.loop import FitResult, FitSettings, Trainer
@@ -69,11 +70,17 @@ def distill_student(params: Params, tracker: Tracker, threads: int) -> DistillRe
                                          np.asarray(val.labels), data.task)
     hard = task_loss(params.train, data.task)
     settings = FitSettings.from_train(params.train, params.seed, epochs=cfg.epochs, lr=cfg.lr, head_epochs=0)
-    key = run_key(asdict(cfg), asdict(params.train), params.seed, data.manifest["fingerprint"], teacher_meta.lineage)
+    student_source = provenance(paths.pretrained_student) if cfg.student.pretrained else "scratch"
+    key = run_key(asdict(cfg), asdict(params.train), params.seed, data.manifest["fingerprint"], teacher_meta.lineage,
+                  student_source)
 
-    def fit(objective, name: str) -> tuple[nn.Module, FitResult]:
+    def fit(objective, name: str) -> tuple[nn.Module, FitResult, TransferReport | None]:
         torch.manual_seed(params.seed)
         student = create_model(cfg.student.family, cfg.student.size, data.labels, data.letterbox.size, data.task)
+        transfer = None
+        if cfg.student.pretrained:
+            transfer, _ = transfer_from_folder(student, paths.pretrained_student, cfg.student.family,
+                                               params.train.min_transfer_fraction, key="distill.student")
         trainer = Trainer(
             student, cfg.student.family, data.task, settings, objective=objective, val_loss=hard,
             normalizer=normalizer, augmenter=Augmenter(params.train.augment, data.letterbox.pad_value),
@@ -82,14 +89,15 @@ def distill_student(params: Params, tracker: Tracker, threads: int) -> DistillRe
         )
         log.info("training the %s student %s/%s for %d epochs", name, cfg.student.family, cfg.student.size,
                  cfg.epochs)
-        return student, trainer.fit(data.split("train"), val)
+        return student, trainer.fit(data.split("train"), val), transfer
 
-    student, result = fit(kd_objective(teacher, hard, data.task, cfg.alpha, cfg.temperature), "distill")
+    student, result, transfer = fit(kd_objective(teacher, hard, data.task, cfg.alpha, cfg.temperature), "distill")
     without_kd = None
     if cfg.compare_without_kd:
-        _, without_kd = fit(lambda m, x, y: hard(logits_of(m, x), y), "no_kd")
+        _, without_kd, _ = fit(lambda m, x, y: hard(logits_of(m, x), y), "no_kd")
     lineage = {"teacher": {"family": teacher_meta.family, "size": teacher_meta.size,
                            "val_macro_f1": teacher_val["macro_f1"]},
+               "pretrained": transfer.summary() if transfer else None,
                "distillation": {"alpha": cfg.alpha, "temperature": cfg.temperature, "epochs": cfg.epochs}}
     meta = model_meta(params, data, cfg.student.family, cfg.student.size, lineage)
     save_model_dir(student, meta, paths.student)

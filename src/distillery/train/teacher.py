@@ -17,7 +17,7 @@ from distillery.models.checkpoint import ModelMeta, save_model_dir
 from distillery.models.inference import logits_of
 from distillery.models.lora import apply_lora, merge_lora
 from distillery.models.registry import create_model
-from distillery.models.transfer import TransferReport, find_weights_file, load_state_dict, transfer_weights
+from distillery.models.transfer import TransferReport, transfer_from_folder
 from distillery.tracking import Tracker
 from distillery.train.augment import Augmenter
 from distillery.train.loop import FitResult, FitSettings, Trainer
@@ -61,13 +61,8 @@ def train_teacher(params: Params, tracker: Tracker, threads: int) -> TeacherResu
     transfer, source_key = None, "scratch"
     settings = FitSettings.from_train(cfg, params.seed)
     if model_cfg.pretrained:
-        weights = find_weights_file(paths.pretrained)
-        transfer = transfer_weights(model, load_state_dict(weights), model_cfg.family, str(weights),
-                                    cfg.min_transfer_fraction)
-        provenance = paths.pretrained / "source.json"
-        source_key = provenance.read_text() if provenance.is_file() else str(weights)
-        log.info("transferred %d/%d tensors (%.1f%% of backbone parameters) from %s",
-                 transfer.tensors_transferred, transfer.tensors_total, 100 * transfer.backbone_fraction, weights)
+        transfer, source_key = transfer_from_folder(model, paths.pretrained_teacher, model_cfg.family,
+                                                    cfg.min_transfer_fraction, key="model")
         tracker.artifact_dict(transfer.details(), "transfer_report.json")
     else:
         settings = replace(settings, head_epochs=0)

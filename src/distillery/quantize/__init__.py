@@ -1,0 +1,1 @@
+"""Post-training INT8 quantization of the student for two targets: TFLite (mobile) and ONNX (server CPU)."""

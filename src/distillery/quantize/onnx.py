@@ -1,0 +1,63 @@
+"""ONNX export (torch dynamo exporter, one file, dynamic batch) and ONNX Runtime static QDQ int8."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from distillery import atomic
+from distillery.errors import ExportError
+from distillery.models.inference import LogitsModel
+
+log = logging.getLogger(__name__)
+
+INPUT_NAME = "pixel_values"
+OUTPUT_NAME = "logits"
+
+
+def export_fp32(model: nn.Module, example: torch.Tensor, out: Path) -> None:
+    """``example`` needs a batch of at least 2 for the batch dimension to stay dynamic."""
+    batch = torch.export.Dim("batch")
+    wrapper = LogitsModel(model).eval()
+    with atomic.atomic_path(out) as tmp:
+        try:
+            torch.onnx.export(wrapper, (example.contiguous(),), str(tmp), dynamo=True, external_data=False,
+                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                              dynamic_shapes={"x": {0: batch}}, verbose=False)
+        except Exception as exc:  # the exporter raises many types; name the target and re-raise as ours
+            raise ExportError(f"{out.name}: torch.onnx.export failed: {exc}") from exc
+
+
+class _Calibration:
+    """onnxruntime's CalibrationDataReader protocol over our calibration batches."""
+
+    def __init__(self, batches: list[np.ndarray]) -> None:
+        self._batches = iter(batches)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        batch = next(self._batches, None)
+        return None if batch is None else {INPUT_NAME: batch}
+
+    def rewind(self) -> None:  # onnxruntime calls it between calibration passes in some versions
+        pass
+
+
+def quantize_int8(fp32: Path, calibration: list[torch.Tensor], out: Path, activation: str) -> None:
+    """Static QDQ quantization: per-channel int8 weights, ``activation`` ("int8"/"uint8") activations."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    batches = [b.contiguous().numpy() for b in calibration]
+    with tempfile.TemporaryDirectory(dir=out.parent) as scratch, atomic.atomic_path(out) as tmp:
+        pre = Path(scratch) / "preprocessed.onnx"
+        quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
+        quantize_static(
+            str(pre), str(tmp), _Calibration(batches), quant_format=QuantFormat.QDQ, per_channel=True,
+            activation_type=QuantType.QInt8 if activation == "int8" else QuantType.QUInt8,
+            weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
+        )
