@@ -40,7 +40,7 @@ test: setup
 	$(PY) -m pytest
 
 lint: setup
-	$(VENV)/bin/ruff check src stages tests benchmarks
+	$(VENV)/bin/ruff check src stages tests benchmarks examples
 
 bench: setup
 	$(PY) -m benchmarks.run

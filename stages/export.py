@@ -1,12 +1,55 @@
-"""export: not implemented yet (issue #6); the pipeline graph already declares it."""
+"""export: the bundle an app loads (``paths.export``), checked for parity, optionally published."""
+
+import json
+import subprocess
+from typing import Any
 
 from distillery.config import Params
-from distillery.errors import StageNotImplementedError
-from distillery.stage import run_stage
+from distillery.evaluate.report import read_quantized_meta
+from distillery.export.bundle import build_bundle
+from distillery.remote import settings as s3settings
+from distillery.remote.client import make_client
+from distillery.remote.publish import publish
+from distillery.stage import log, run_stage
+from distillery.tracking import metrics_file, write_metrics
+
+
+def read_metrics(params: Params, stage: str) -> dict[str, Any]:
+    return json.loads(metrics_file(params.paths, stage).read_text(encoding="utf-8"))
+
+
+def lineage(params: Params) -> dict[str, Any]:
+    meta = read_quantized_meta(params.paths.quantized)
+    quantize = read_metrics(params, "quantize")
+    student = {"family": meta.family, "size": meta.size, "distillation": meta.lineage["distillation"],
+               "val_macro_f1": quantize["fp32"]["val"]["macro_f1"]}
+    quantization = {"method": quantize["method"], "calibration_images": quantize["calibration_images"],
+                    "onnx_activation_type": quantize["onnx"]["activation_type"]}
+    for target in ("tflite", "onnx"):
+        quantization[f"{target}_size_ratio"] = quantize[target]["size_ratio"]
+        quantization[f"{target}_metric_drop"] = quantize[target]["metric_drop"]
+    return {"data_fingerprint": meta.lineage["data_fingerprint"], "teacher": meta.lineage["teacher"],
+            "student": student, "quantization": quantization}
+
+
+def short_sha() -> str:
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return result.stdout.strip() if result.returncode == 0 else "unversioned"
 
 
 def export(params: Params) -> None:
-    raise StageNotImplementedError("the export stage is not implemented yet (issue #6)")
+    evaluation = read_metrics(params, "evaluate")
+    test = {"tflite_int8": evaluation["test"]["tuned"], "tflite_int8_flat": evaluation["test"]["flat"],
+            "onnx_int8": evaluation["test"]["onnx_int8_tuned"], "images": evaluation["test"]["images"]}
+    result = build_bundle(params, test, lineage(params))
+    if params.export.publish:
+        settings = s3settings.resolve()
+        name = f"{params.export.name}/{short_sha()}"
+        publish(make_client(settings), settings, params.remote.bucket, "exported", params.paths.export, name,
+                {"source": "distillery export", "name": name})
+        log.info("published the bundle to s3://%s/exported/%s/", params.remote.bucket, name)
+    write_metrics(params.paths, "export", result)
+    log.info("bundle in %s: %s", params.paths.export, ", ".join(result["files"]))
 
 
 if __name__ == "__main__":

@@ -93,3 +93,16 @@ def hf_weights(tmp_path) -> Path:
     save_file({"layer.weight": torch.randn(64, 32), "layer.bias": torch.zeros(64)}, folder / "model.safetensors")
     (folder / "config.json").write_text(json.dumps({"model_type": "resnet"}))
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_quantized(tmp_path_factory):
+    """A tiny pipeline run through prepare, train, distill and quantize (no DVC): for later stages' tests."""
+    from tests.workdir import Workdir
+
+    work = Workdir(tmp_path_factory.mktemp("tiny-pipeline"), {"quantize.latency_runs": 5, "quantize.max_drop": 100.0,
+                                                              "quantize.calibration_size": 64})
+    work.prepare()
+    for stage in ("train", "distill", "quantize"):
+        work.stage(stage)
+    return work

@@ -179,6 +179,7 @@ class DistillConfig:
     temperature: float = above(0)
     epochs: int = at_least(1)
     lr: float = above(0)
+    backbone_lr_factor: float = between(0.0, 1.0)
 
 
 @dataclass(frozen=True)

@@ -22,20 +22,14 @@ TARGET_KEYS = {"size_ratio", "metric_drop", "latency_ratio", "agreement", "size_
 
 
 @pytest.fixture(scope="module")
-def work(tmp_path_factory) -> Workdir:
-    work = Workdir(tmp_path_factory.mktemp("quantize"), {"quantize.latency_runs": 5, "quantize.max_drop": 100.0,
-                                                          "quantize.calibration_size": 64})
-    work.prepare()
-    work.stage("train")
-    work.stage("distill")
-    work.stage("quantize")
-    return work
+def work(tiny_quantized) -> Workdir:
+    return tiny_quantized
 
 
 def test_quantize_writes_both_int8_targets_and_measures_them(work) -> None:
     out = work.path("quantized")
     assert {p.name for p in out.iterdir()} == {"student_int8.tflite", "student_fp32.tflite", "student_int8.onnx",
-                                               "student_fp32.onnx"}
+                                               "student_fp32.onnx", "meta.json"}
     metrics = json.loads((work.root / "metrics" / "quantize.json").read_text())
     assert metrics["method"] == "ptq" and metrics["calibration_images"] == 64
     for target in ("tflite", "onnx"):

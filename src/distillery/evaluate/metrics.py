@@ -52,18 +52,20 @@ def mean_average_precision(scores: np.ndarray, targets: np.ndarray) -> float:
 
 def classification_metrics(
     scores: np.ndarray, targets: np.ndarray, task: str, thresholds: float | np.ndarray = 0.5,
-    labels: list[str] | None = None,
+    labels: list[str] | None = None, decisions: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Headline metrics, plus per-class precision/recall/F1 when ``labels`` are given."""
-    decisions = decide(scores, task, thresholds)
+    """Headline metrics, plus per-class precision/recall/F1 when ``labels`` are given.
+
+    ``decisions`` (from a tuned rule, e.g. with a reject option) replace the ``thresholds`` ones.
+    """
+    decisions = decide(scores, task, thresholds) if decisions is None else decisions
     tp, fp, fn = per_class_counts(decisions, targets)
     f1 = f_beta(tp, fp, fn)
     micro = f_beta(tp.sum(keepdims=True), fp.sum(keepdims=True), fn.sum(keepdims=True))[0]
     metrics: dict[str, Any] = {"macro_f1": float(f1.mean()), "micro_f1": float(micro)}
-    if task == "multi_label":
-        metrics["mAP"] = mean_average_precision(scores, targets)
-        metrics["no_label_rate"] = float((decisions.sum(axis=1) == 0).mean())
-    else:
+    metrics["mAP"] = mean_average_precision(scores, targets)
+    metrics["no_label_rate"] = float((decisions.sum(axis=1) == 0).mean())
+    if task == "single_label":
         truth = targets.argmax(axis=1)
         top = np.argsort(-scores, axis=1)[:, : min(5, scores.shape[1])]
         metrics["accuracy"] = float((top[:, 0] == truth).mean())

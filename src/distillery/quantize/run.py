@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ TFLITE_INT8 = "student_int8.tflite"
 TFLITE_FP32 = "student_fp32.tflite"
 ONNX_INT8 = "student_int8.onnx"
 ONNX_FP32 = "student_fp32.onnx"
+META = "meta.json"  # the student's labels, task, letterbox and normalisation: later stages need nothing else
 
 Runner = Callable[[np.ndarray], np.ndarray]
 
@@ -101,6 +102,7 @@ def quantize_student(params: Params) -> dict[str, Any]:
     example = reference.inputs[:1]
     threads = params.train.threads
     with atomic.atomic_dir(paths.quantized) as out:
+        atomic.write_json(out / META, asdict(meta))
         results = {"tflite": quantize_tflite(params, student, data, normalizer, calibration, out, reference),
                    "onnx": quantize_onnx(cfg.onnx_activation, student, calibration, out, reference, cfg.latency_runs)}
         results["tflite"].update(size_and_latency(out / TFLITE_INT8, out / TFLITE_FP32, one_thread(TFLiteModel),

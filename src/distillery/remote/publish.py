@@ -73,9 +73,12 @@ def publish(
     s3: BaseClient, settings: S3Settings, bucket: str, prefix: str, source: Path, name: str,
     info: dict[str, Any],
 ) -> dict[str, Any]:
-    """Upload ``source`` (a file or a folder) as ``<prefix>/<name>/``; return its info.json."""
+    """Upload ``source`` (a file or a folder) as ``<prefix>/<name>/``; return its info.json.
+
+    A README.md of the source's own (an exported bundle's model card) is kept instead of the generated one.
+    """
     files = local_files(source)
-    clash = sorted(set(files) & set(METADATA_FILES))
+    clash = sorted(set(files) & (set(METADATA_FILES) - {README}))
     if clash:
         raise RemoteError(f"{source}: {', '.join(clash)} would clash with the metadata publish writes; rename it")
     checksums = {rel: {"sha256": sha256_of(p), "bytes": p.stat().st_size} for rel, p in files.items()}
@@ -95,7 +98,8 @@ def publish(
             s3.upload_file(str(path), bucket, base + rel, Config=TRANSFER)
         put_json(s3, bucket, base + CHECKSUMS, {"files": checksums})
         put_json(s3, bucket, base + INFO, full_info)
-        put_text(s3, bucket, base + README, leaf_readme(name, full_info, checksums))
+        if README not in files:
+            put_text(s3, bucket, base + README, leaf_readme(name, full_info, checksums))
         refresh_folder_readmes(s3, bucket, prefix, name)
     return full_info
 

@@ -69,7 +69,8 @@ def distill_student(params: Params, tracker: Tracker, threads: int) -> DistillRe
     teacher_val = classification_metrics(probabilities(predict_logits(teacher, val, normalizer), data.task),
                                          np.asarray(val.labels), data.task)
     hard = task_loss(params.train, data.task)
-    settings = FitSettings.from_train(params.train, params.seed, epochs=cfg.epochs, lr=cfg.lr, head_epochs=0)
+    settings = FitSettings.from_train(params.train, params.seed, epochs=cfg.epochs, lr=cfg.lr, head_epochs=0,
+                                    backbone_lr_factor=cfg.backbone_lr_factor)
     student_source = provenance(paths.pretrained_student) if cfg.student.pretrained else "scratch"
     key = run_key(asdict(cfg), asdict(params.train), params.seed, data.manifest["fingerprint"], teacher_meta.lineage,
                   student_source)

@@ -1,0 +1,123 @@
+"""Evaluation plots: DVC data files (rendered by ``dvc plots show``) and PNGs for people and PRs.
+
+- ``pr_curves.png``: per-class precision-recall on val with the chosen operating points;
+- ``per_class_f1.csv`` / ``.png``: test F1 per class at 0.5 and at the tuned thresholds;
+- ``confusion.csv`` / ``confusion_matrix.png`` (single-label): actual vs predicted on test.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from distillery import atomic
+from distillery.evaluate.metrics import f_beta, per_class_counts
+from distillery.evaluate.thresholds import Thresholds
+
+
+def write_plots(folder: Path, task: str, labels: list[str], val_scores: np.ndarray, val_targets: np.ndarray,
+                test_scores: np.ndarray, test_targets: np.ndarray, flat: Thresholds, tuned: Thresholds) -> None:
+    os.environ.setdefault("MPLCONFIGDIR", str(Path(".cache") / "matplotlib"))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    with atomic.atomic_dir(folder) as out:
+        f1_rows = per_class_f1_rows(labels, test_scores, test_targets, flat, tuned)
+        write_rows(out / "per_class_f1.csv", f1_rows)
+        save_figure(per_class_f1_figure(f1_rows), out / "per_class_f1.png")
+        save_figure(pr_figure(labels, val_scores, val_targets, tuned), out / "pr_curves.png")
+        if task == "single_label":
+            rows = confusion_rows(labels, test_scores, test_targets)
+            write_rows(out / "confusion.csv", rows)
+            save_figure(confusion_figure(labels, rows), out / "confusion_matrix.png")
+
+
+def write_rows(target: Path, rows: list[dict]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic.write_text(target, buffer.getvalue())
+
+
+def save_figure(figure, target: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(figure)
+    atomic.write_bytes(target, buffer.getvalue())
+
+
+def per_class_f1_rows(labels, scores, targets, flat: Thresholds, tuned: Thresholds) -> list[dict]:
+    rows = []
+    for name, rule in (("flat", flat), ("tuned", tuned)):
+        tp, fp, fn = per_class_counts(rule.decide(scores), targets)
+        rows += [{"class": label, "rule": name, "f1": round(float(f), 6)}
+                 for label, f in zip(labels, f_beta(tp, fp, fn), strict=True)]
+    return rows
+
+
+def per_class_f1_figure(rows: list[dict]):
+    import matplotlib.pyplot as plt
+
+    labels = list(dict.fromkeys(r["class"] for r in rows))
+    figure, axis = plt.subplots(figsize=(max(5, 0.5 * len(labels)), 3.5))
+    width, x = 0.4, np.arange(len(labels))
+    for offset, rule in ((-width / 2, "flat"), (width / 2, "tuned")):
+        axis.bar(x + offset, [r["f1"] for r in rows if r["rule"] == rule], width,
+                 label="threshold 0.5" if rule == "flat" else "tuned thresholds")
+    axis.set(xticks=x, xticklabels=labels, ylabel="test F1", ylim=(0, 1), title="Per-class F1 (test)")
+    axis.legend(loc="lower right")
+    return figure
+
+
+def pr_figure(labels, scores, targets, tuned: Thresholds):
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve
+
+    columns = min(5, len(labels))
+    rows = -(-len(labels) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.5 * rows), squeeze=False)
+    decisions = tuned.decide(scores)
+    tp, fp, fn = per_class_counts(decisions, targets)
+    for c, (axis, label) in enumerate(zip(axes.flat, labels, strict=False)):
+        if targets[:, c].any():
+            precision, recall, _ = precision_recall_curve(targets[:, c], scores[:, c])
+            axis.plot(recall, precision, lw=1.2)
+        axis.scatter([tp[c] / max(tp[c] + fn[c], 1)], [tp[c] / max(tp[c] + fp[c], 1)], color="red", zorder=3,
+                     label=f"t={tuned.per_class[c]:.2f}")
+        axis.set(title=f"class {label}", xlim=(0, 1.02), ylim=(0, 1.02))
+        axis.legend(loc="lower left", fontsize=7)
+    for axis in list(axes.flat)[len(labels):]:
+        axis.axis("off")
+    figure.supxlabel("recall")
+    figure.supylabel("precision")
+    figure.suptitle("Precision-recall on val; red: the chosen operating point")
+    figure.tight_layout()
+    return figure
+
+
+def confusion_rows(labels, scores, targets) -> list[dict]:
+    return [{"actual": labels[a], "predicted": labels[p]}
+            for a, p in zip(targets.argmax(axis=1), scores.argmax(axis=1), strict=True)]
+
+
+def confusion_figure(labels, rows):
+    import matplotlib.pyplot as plt
+
+    index = {label: i for i, label in enumerate(labels)}
+    matrix = np.zeros((len(labels), len(labels)), dtype=int)
+    for row in rows:
+        matrix[index[row["actual"]], index[row["predicted"]]] += 1
+    figure, axis = plt.subplots(figsize=(1 + 0.45 * len(labels), 1 + 0.45 * len(labels)))
+    axis.imshow(matrix, cmap="Blues")
+    for (i, j), count in np.ndenumerate(matrix):
+        axis.text(j, i, str(count), ha="center", va="center", fontsize=7)
+    axis.set(xticks=range(len(labels)), yticks=range(len(labels)), xticklabels=labels, yticklabels=labels,
+             xlabel="predicted", ylabel="actual", title="Confusion matrix (test)")
+    return figure
