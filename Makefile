@@ -10,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: setup data demo test lint bench clean s3-up s3-down
+.PHONY: report setup data demo test lint bench clean s3-up s3-down
 
 setup: $(VENV)/.installed
 
@@ -26,9 +26,18 @@ data: setup
 	test -d data/raw || $(PY) -m distillery.data.demo --out data/raw
 
 # The main job end to end on the embedded defaults: local S3, demo data, demo pretrained weights.
-demo: data s3-up
+# With S3_ENDPOINT_URL set (a real MinIO), no local server is started.
+demo: data
+	@if [ -z "$$S3_ENDPOINT_URL" ]; then $(PY) -m distillery.remote server start; fi
 	$(PY) -m distillery.models.demo_weights
-	dvc repro train
+	dvc repro
+	@echo
+	@$(PY) -m distillery.summary
+
+# The pull-request report: metrics and params changed against BASE, plus the evaluation plots.
+BASE ?= main
+report: setup
+	@$(PY) -m distillery.report --base $(BASE) --out report.md
 
 s3-up: setup
 	$(PY) -m distillery.remote server start

@@ -10,7 +10,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PIPELINE_FILES = ("dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", "data/.gitignore")
-PIPELINE_DIRS = ("stages", "src/distillery")
+PIPELINE_DIRS = ("stages", "src/distillery", "examples")
 
 
 class DvcRepo:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import torch
@@ -55,3 +56,31 @@ def test_changing_only_a_train_param_keeps_prepare_and_pull_cached(repo) -> None
     repo.set_params(**{"train.lr": 0.02})
     status = repo.dvc("status").stdout
     assert "train:" in status and "prepare:" not in status and "pull_pretrained:" not in status
+
+
+def test_the_whole_pipeline_then_what_each_change_reruns(repo) -> None:
+    """dvc repro end to end on the tiny config, then the README's table of what reruns."""
+    repo.set_params(**{"quantize.max_drop": 100.0, "quantize.latency_runs": 5, "quantize.calibration_size": 32})
+    out = repo.dvc("repro").stdout
+    for stage in ("distill", "quantize", "evaluate", "export"):
+        assert f"Running stage '{stage}'" in out
+    assert {p.name for p in (repo.root / "models" / "export").iterdir()} >= {"model_int8.tflite", "README.md"}
+    repo.commit("whole pipeline")
+    assert "Data and pipelines are up to date" in repo.dvc("repro").stdout
+
+    def rerun_after(**change: object) -> set[str]:
+        repo.set_params(**change)
+        out = repo.dvc("repro").stdout
+        return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+
+    # the stage a change touches reruns; what follows reruns only if its inputs really changed
+    assert "evaluate" in rerun_after(**{"thresholds.smoothing": 0.2}) <= {"evaluate", "export"}
+    assert "quantize" in rerun_after(**{"quantize.calibration_size": 64}) <= {"quantize", "evaluate", "export"}
+    assert "distill" in rerun_after(**{"distill.temperature": 3.0}) <= {"distill", "quantize", "evaluate", "export"}
+    assert {"pull_pretrained", "distill"} <= rerun_after(**{"distill.student.size": "quarter"}) <= {
+        "pull_pretrained", "distill", "quantize", "evaluate", "export"}
+    repo.commit("quarter student")
+
+    report = repo.run(sys.executable, "-m", "distillery.report", "--base", "HEAD~1").stdout
+    assert "| file | key | base | this branch | change |" in report
+    assert "distill | student.val.macro_f1 |" in report and "student.size | tiny | quarter |" in report

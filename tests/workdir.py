@@ -42,6 +42,8 @@ class Workdir:
         for key, value in {**TINY, **overrides}.items():
             config.set_dotted(raw, key, value)
         (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+        (root / "examples").mkdir(exist_ok=True)
+        (root / "examples" / "predict.py").write_bytes((REPO / "examples" / "predict.py").read_bytes())
         self.params = config.load(root / "params.yaml")
 
     def path(self, key: str) -> Path:

@@ -54,23 +54,24 @@ def save_figure(figure, target: Path) -> None:
 
 
 def per_class_f1_rows(labels, scores, targets, flat: Thresholds, tuned: Thresholds) -> list[dict]:
-    rows = []
-    for name, rule in (("flat", flat), ("tuned", tuned)):
+    """One row per class: test F1 at 0.5 (``f1_flat``) and at the tuned thresholds (``f1_tuned``)."""
+    columns = {}
+    for name, rule in (("f1_flat", flat), ("f1_tuned", tuned)):
         tp, fp, fn = per_class_counts(rule.decide(scores), targets)
-        rows += [{"class": label, "rule": name, "f1": round(float(f), 6)}
-                 for label, f in zip(labels, f_beta(tp, fp, fn), strict=True)]
-    return rows
+        columns[name] = f_beta(tp, fp, fn)
+    return [{"class": label, **{name: round(float(values[c]), 6) for name, values in columns.items()}}
+            for c, label in enumerate(labels)]
 
 
 def per_class_f1_figure(rows: list[dict]):
     import matplotlib.pyplot as plt
 
-    labels = list(dict.fromkeys(r["class"] for r in rows))
+    labels = [r["class"] for r in rows]
     figure, axis = plt.subplots(figsize=(max(5, 0.5 * len(labels)), 3.5))
     width, x = 0.4, np.arange(len(labels))
-    for offset, rule in ((-width / 2, "flat"), (width / 2, "tuned")):
-        axis.bar(x + offset, [r["f1"] for r in rows if r["rule"] == rule], width,
-                 label="threshold 0.5" if rule == "flat" else "tuned thresholds")
+    for offset, column in ((-width / 2, "f1_flat"), (width / 2, "f1_tuned")):
+        axis.bar(x + offset, [r[column] for r in rows], width,
+                 label="threshold 0.5" if column == "f1_flat" else "tuned thresholds")
     axis.set(xticks=x, xticklabels=labels, ylabel="test F1", ylim=(0, 1), title="Per-class F1 (test)")
     axis.legend(loc="lower right")
     return figure

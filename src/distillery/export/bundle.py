@@ -35,7 +35,7 @@ from distillery.quantize.runners import TFLiteModel
 
 log = logging.getLogger(__name__)
 
-PREDICT_SCRIPT = Path(__file__).resolve().parents[3] / "examples" / "predict.py"
+PREDICT_SCRIPT = Path("examples/predict.py")  # stages run from the repository root (a dvc.yaml dep)
 FILES = {"model_int8.tflite": TFLITE_INT8, "model_int8.onnx": ONNX_INT8, "model_fp32.onnx": ONNX_FP32}
 FILES_BY_BACKEND = {"tflite": "model_int8.tflite", "onnx": "model_int8.onnx"}
 

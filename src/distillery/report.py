@@ -1,0 +1,76 @@
+"""``python -m distillery.report``: the pull-request report, in markdown (``make report``; CI posts it).
+
+Metrics and params that changed against a base revision (``dvc metrics diff`` / ``dvc params diff``),
+keeping what people compare (quality, size, latency ratios) and dropping bookkeeping (per-class
+tables, timings, file lists), plus the evaluation plots as images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from distillery import atomic, config
+
+NOISE = re.compile(r"(per_class|class_counts|files|seconds|images_per_second|_ms(_|$)|latency_ms|bytes|"
+                   r"transfer\.|source|\.version$|\.etag$|\.sha256$)")
+PLOTS = ("per_class_f1.png", "pr_curves.png", "confusion_matrix.png")
+
+
+def dvc_json(*args: str) -> dict[str, Any]:
+    result = subprocess.run(["dvc", *args, "--json"], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"error: dvc {' '.join(args)} failed: {result.stderr.strip()}")
+    return json.loads(result.stdout or "{}")
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 1e4 else f"{value:.4g}"
+    return "-" if value is None else str(value)
+
+
+def table(diff: dict[str, dict[str, dict[str, Any]]], keep=lambda key: True) -> str:
+    rows = [f"| {Path(path).stem} | {key} | {fmt(change.get('old'))} | {fmt(change.get('new'))} | "
+            f"{fmt(change.get('diff'))} |"
+            for path, changes in sorted(diff.items()) for key, change in sorted(changes.items()) if keep(key)]
+    if not rows:
+        return "_no change_"
+    return "\n".join(["| file | key | base | this branch | change |", "|---|---|---|---|---|", *rows])
+
+
+def report(base: str, plots: Path) -> str:
+    metrics = dvc_json("metrics", "diff", base)
+    params = dvc_json("params", "diff", base)
+    images = [f"![{name}]({plots / name})" for name in PLOTS if (plots / name).is_file()]
+    return "\n\n".join([
+        f"## distillery: this branch vs `{base}`",
+        "### Metrics that changed\n" + table(metrics, keep=lambda key: not NOISE.search(key)),
+        "### Params that changed\n" + table(params),
+        "### Evaluation plots (this branch)\n" + ("\n".join(images) or "_none yet: run `dvc repro`_"),
+        f"All curves, interactive: `dvc plots diff {base} --open`.",
+    ]) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", default="main", help="the revision to compare with (default: main)")
+    parser.add_argument("--out", type=Path, help="also write the markdown to this file")
+    args = parser.parse_args(argv)
+    try:
+        params = config.load()
+    except config.ConfigError as exc:
+        sys.exit(f"error: {exc}")
+    text = report(args.base, params.paths.plots / "evaluate")
+    if args.out:
+        atomic.write_text(args.out, text)
+    print(text, end="")
+
+
+if __name__ == "__main__":
+    main()
