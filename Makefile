@@ -10,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: report setup data demo test lint bench clean s3-up s3-down
+.PHONY: report plots browser setup data demo test lint bench clean s3-up s3-down
 
 setup: $(VENV)/.installed
 
@@ -20,15 +20,22 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PY) -m pip install $(PIP_QUIET) torch==2.13.0 2> >(grep -v "is ignored" >&2)
 	$(PY) -m pip install $(PIP_QUIET) -r requirements.txt 2> >(grep -v "is ignored" >&2)
 	$(PY) -m pip install $(PIP_QUIET) --no-deps --no-build-isolation -e . 2> >(grep -v "is ignored" >&2)
+	@$(MAKE) --no-print-directory browser
 	touch $@
+
+# Headless Chromium from Debian, only for the test that renders the plots page; best effort
+# (without root or apt-get that test is skipped and says why).
+browser:
+	@command -v chromium-headless-shell >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+	  && (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium-headless-shell) >/dev/null \
+	  || echo "note: chromium-headless-shell not installed; the plots-rendering test will be skipped"; }
 
 data: setup
 	test -d data/raw || $(PY) -m distillery.data.demo --out data/raw
 
 # The main job end to end on the embedded defaults: local S3, demo data, demo pretrained weights.
-# With S3_ENDPOINT_URL set (a real MinIO), no local server is started.
-demo: data
-	@if [ -z "$$S3_ENDPOINT_URL" ]; then $(PY) -m distillery.remote server start; fi
+# With S3_ENDPOINT_URL pointing at another machine (a real MinIO), no local server is started.
+demo: data s3-up
 	$(PY) -m distillery.models.demo_weights
 	dvc repro
 	@echo
@@ -38,6 +45,10 @@ demo: data
 BASE ?= main
 report: setup
 	@$(PY) -m distillery.report --base $(BASE) --out report.md
+
+# dvc plots show as HTML that renders offline (Vega inlined): dvc_plots/index.html
+plots: setup
+	$(PY) -m distillery.offline_plots --out dvc_plots
 
 s3-up: setup
 	$(PY) -m distillery.remote server start

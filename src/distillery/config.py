@@ -178,6 +178,7 @@ class DistillConfig:
     alpha: float = between(0.0, 1.0)
     temperature: float = above(0)
     epochs: int = at_least(1)
+    batch_size: int = at_least(1)
     lr: float = above(0)
     backbone_lr_factor: float = between(0.0, 1.0)
 

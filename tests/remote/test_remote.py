@@ -205,3 +205,15 @@ def test_demo_weights_check_tells_missing_from_refused(s3, s3_server, hf_weights
     wrong = S3Settings(s3_server.endpoint_url, s3_server.access_key, "not-the-secret")
     with pytest.raises(ClientError):
         is_published(make_client(wrong, attempts=1), BUCKET, PREFIX, "fam/published")
+
+
+def test_a_remote_endpoint_starts_no_local_server(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "S3_ENDPOINT_URL": "http://minio.example:9000"}
+    result = subprocess.run([sys.executable, "-m", "distillery.remote", "server", "start"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, check=True)
+    assert "not this machine: using that server, no local one to start" in result.stdout
+    assert not (tmp_path / ".s3").exists()

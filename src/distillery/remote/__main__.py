@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 from distillery import config
 from distillery.errors import DistilleryError
@@ -22,9 +23,14 @@ from distillery.remote.dvc_config import configure_dvc
 from distillery.remote.publish import list_published, publish
 from distillery.remote.server import LocalS3
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
 
 def server(args: argparse.Namespace) -> None:
     endpoint = s3settings.resolve_endpoint()
+    if urlparse(endpoint).hostname not in LOCAL_HOSTS:
+        print(f"S3_ENDPOINT_URL is {endpoint}, not this machine: using that server, no local one to {args.action}")
+        return
     local = LocalS3.for_endpoint(endpoint)
     if args.action == "start":
         settings = local.start()

@@ -70,6 +70,7 @@ def distill_student(params: Params, tracker: Tracker, threads: int) -> DistillRe
                                          np.asarray(val.labels), data.task)
     hard = task_loss(params.train, data.task)
     settings = FitSettings.from_train(params.train, params.seed, epochs=cfg.epochs, lr=cfg.lr, head_epochs=0,
+                                    batch_size=cfg.batch_size,
                                     backbone_lr_factor=cfg.backbone_lr_factor)
     student_source = provenance(paths.pretrained_student) if cfg.student.pretrained else "scratch"
     key = run_key(asdict(cfg), asdict(params.train), params.seed, data.manifest["fingerprint"], teacher_meta.lineage,
