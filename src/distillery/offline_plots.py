@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from distillery import atomic
+from distillery.dvc_cli import dvc_command
 
 # The versions DVC's own template pins.
 PACKAGES = {"vega": "5.20.2", "vega-lite": "5.2.0", "vega-embed": "6.18.2"}
@@ -68,8 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--diff", metavar="REV", help="compare with REV (dvc plots diff) instead of showing")
     parser.add_argument("--out", default="dvc_plots", help="output folder (default: dvc_plots)")
     args = parser.parse_args(argv)
-    command = ["dvc", "plots", "diff", args.diff] if args.diff else ["dvc", "plots", "show"]
-    result = subprocess.run([*command, "--html-template", str(template()), "-o", args.out])
+    command = ["plots", "diff", args.diff] if args.diff else ["plots", "show"]
+    result = subprocess.run(dvc_command(*command, "--html-template", str(template()), "-o", args.out))
     sys.exit(result.returncode)
 
 

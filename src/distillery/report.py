@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from distillery import atomic, config
+from distillery.dvc_cli import dvc_command
 
 NOISE = re.compile(r"(per_class|class_counts|files|seconds|images_per_second|_ms(_|$)|latency_ms|bytes|"
                    r"transfer\.|source|\.version$|\.etag$|\.sha256$)")
@@ -23,7 +24,7 @@ PLOTS = ("per_class_f1.png", "pr_curves.png", "confusion_matrix.png")
 
 
 def dvc_json(*args: str) -> dict[str, Any]:
-    result = subprocess.run(["dvc", *args, "--json"], capture_output=True, text=True)
+    result = subprocess.run(dvc_command(*args, "--json"), capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"error: dvc {' '.join(args)} failed: {result.stderr.strip()}")
     return json.loads(result.stdout or "{}")
