@@ -21,9 +21,5 @@ class WeightsError(DistilleryError):
     """A weights file is missing, corrupt, unsafe, or does not fit the model."""
 
 
-class StageNotImplementedError(DistilleryError):
-    """A pipeline stage whose implementation has not landed yet."""
-
-
 class ExportError(DistilleryError):
     """A converter or runtime refused a model, or an exported model disagrees with the pipeline."""
