@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -217,3 +219,48 @@ def test_a_remote_endpoint_starts_no_local_server(tmp_path) -> None:
                             capture_output=True, text=True, check=True)
     assert "not this machine: using that server, no local one to start" in result.stdout
     assert not (tmp_path / ".s3").exists()
+
+
+def test_a_server_restarted_mid_download_is_retried_and_completes(tmp_path) -> None:
+    """The server dies (SIGKILL) while a pull streams a 300 MB object and comes back a second later.
+
+    botocore's own retries or, past those, the pull's backoff loop carry the download over the gap;
+    the file that lands is byte-identical.
+    """
+
+    local = LocalS3.on_free_ports(tmp_path / "s3")
+    settings = local.start()
+    try:
+        s3 = make_client(settings)
+        big = tmp_path / "big"
+        big.mkdir()
+        (big / "blob.bin").write_bytes(bytes(range(256)) * (300 * 2**20 // 256))
+        _publish(s3, settings, big, "fam/big")
+        script = textwrap.dedent(f"""
+            import logging
+            from pathlib import Path
+            from distillery.remote.client import make_client
+            from distillery.remote.pull import pull_weights
+            from distillery.remote.settings import S3Settings
+            logging.basicConfig(level=logging.WARNING)
+            s = S3Settings({settings.endpoint_url!r}, {settings.access_key!r}, {settings.secret_key!r})
+            pull_weights(make_client(s), s, "models", "pretrained_models", "fam/big",
+                         Path({str(tmp_path / 'out')!r}), Path({str(tmp_path / 'cache')!r}), 6)
+        """)
+        child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+        incoming = tmp_path / "cache" / "incoming"
+        deadline = time.monotonic() + 60
+        while not (incoming.is_dir() and any(p.stat().st_size > 0 for p in incoming.iterdir())):
+            assert child.poll() is None, "the download finished before the server could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        os.kill(local.running_pid(), signal.SIGKILL)
+        received_at_kill = sum(p.stat().st_size for p in incoming.iterdir())
+        assert child.poll() is None and received_at_kill < (big / "blob.bin").stat().st_size
+        time.sleep(1.0)
+        local.start()
+        _, stderr = child.communicate(timeout=120)
+        assert child.returncode == 0, stderr[-2000:]
+        assert (tmp_path / "out" / "blob.bin").read_bytes() == (big / "blob.bin").read_bytes()
+    finally:
+        local.stop()
