@@ -10,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: report plots browser setup data demo test lint bench clean s3-up s3-down
+.PHONY: report exps plots browser setup data demo test lint bench clean s3-up s3-down
 
 setup: $(VENV)/.installed
 
@@ -45,6 +45,11 @@ demo: data s3-up
 BASE ?= main
 report: setup
 	@$(PY) -m distillery.report --base $(BASE) --out report.md
+
+# The experiments table with the columns that matter (dvc exp show has ~400: per-class values, timings).
+EXP_COLUMNS := Experiment|Created|.*val\.macro_f1|.*size_ratio|.*latency_ratio|.*metric_drop|test\.tuned\.macro_f1|test_gain_points|model\.(family|size)|distill\.student\.(family|size)|distill\.(alpha|temperature|epochs)|quantize\.method
+exps: setup
+	@dvc exp show --md --no-pager --drop '.*' --keep '$(EXP_COLUMNS)'
 
 # dvc plots show as HTML that renders offline (Vega inlined): dvc_plots/index.html
 plots: setup
