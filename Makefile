@@ -37,6 +37,7 @@ data: setup
 # With S3_ENDPOINT_URL pointing at another machine (a real MinIO), no local server is started.
 demo: data s3-up
 	$(PY) -m distillery.models.demo_weights
+	dvc push data/raw.dvc
 	dvc repro
 	@echo
 	@$(PY) -m distillery.summary
