@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from distillery.data.batches import Normalizer, to_tensor
 from distillery.data.prepared import PreparedSplit
-from distillery.quantize.tflite import ChannelsLastInput, nhwc, quantizer
+from distillery.quantize.tflite import exported, nhwc, quantizer
 from distillery.train.losses import LossFn
 
 log = logging.getLogger(__name__)
@@ -46,10 +46,8 @@ def qat_int8(
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_qat_pt2e
 
     example = nhwc(normalizer(to_tensor(train.images[:2])))
-    batch = torch.export.Dim("batch")
-    exported = torch.export.export(ChannelsLastInput(fold_batch_norms(model)), (example,),
-                                   dynamic_shapes={"x": {0: batch}}).module()
-    prepared = prepare_qat_pt2e(exported, quantizer(qat=True))
+    graph = exported(fold_batch_norms(model), example, dynamic_batch=True)
+    prepared = prepare_qat_pt2e(graph, quantizer(qat=True))
     optimizer = torch.optim.AdamW(prepared.parameters(), lr=lr, weight_decay=0.0)
     for epoch in range(epochs):
         move_exported_model_to_train(prepared)

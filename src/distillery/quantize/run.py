@@ -99,16 +99,13 @@ def quantize_student(params: Params) -> dict[str, Any]:
     reference = Reference(data.task, targets, normalised_inputs(val, normalizer), decide(fp32_scores, data.task),
                           classification_metrics(fp32_scores, targets, data.task))
     calibration = calibration_batches(data.split("train"), cfg.calibration_size, params.seed, normalizer)
-    example = reference.inputs[:1]
-    threads = params.train.threads
     with atomic.atomic_dir(paths.quantized) as out:
         atomic.write_json(out / META, asdict(meta))
         results = {"tflite": quantize_tflite(params, student, data, normalizer, calibration, out, reference),
                    "onnx": quantize_onnx(cfg.onnx_activation, student, calibration, out, reference, cfg.latency_runs)}
-        results["tflite"].update(size_and_latency(out / TFLITE_INT8, out / TFLITE_FP32, one_thread(TFLiteModel),
-                                                  example, cfg.latency_runs))
         check_drop(results, cfg.max_drop, cfg.method)
-    log.info("scored with %d threads; latencies with 1 thread, batch 1, median of %d runs", threads, cfg.latency_runs)
+    log.info("scored with %d threads; latencies with 1 thread, batch 1, median of %d runs", params.train.threads,
+             cfg.latency_runs)
     return {"method": cfg.method, "calibration_images": sum(len(b) for b in calibration),
             "fp32": {"val": reference.metrics}, **results}
 
@@ -127,7 +124,9 @@ def quantize_tflite(params: Params, student: torch.nn.Module, data: PreparedData
         int8 = tflite.calibrated_int8(student, calibration)
     tflite.export_int8(int8, calibration, out / TFLITE_INT8, qat=cfg.method == "qat")
     runner = TFLiteModel(out / TFLITE_INT8, threads=params.train.threads)
-    return {**score(runner, reference), **runner.quantization()}
+    return {**score(runner, reference), **runner.quantization(),
+            **size_and_latency(out / TFLITE_INT8, out / TFLITE_FP32, one_thread(TFLiteModel), reference.inputs[:1],
+                               cfg.latency_runs)}
 
 
 def quantize_onnx(activation: str, student: torch.nn.Module, calibration: list[torch.Tensor], out: Path,

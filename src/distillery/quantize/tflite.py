@@ -36,8 +36,10 @@ def nhwc(batch: torch.Tensor) -> torch.Tensor:
     return batch.permute(0, 2, 3, 1).contiguous()
 
 
-def _export(model: nn.Module, example: torch.Tensor) -> torch.fx.GraphModule:
-    return torch.export.export(ChannelsLastInput(model).eval(), (example,)).module()
+def exported(model: nn.Module, example: torch.Tensor, dynamic_batch: bool = False) -> torch.fx.GraphModule:
+    """The NHWC-input classifier as a torch.export graph (what PT2E prepares); batch fixed unless asked."""
+    shapes = {"x": {0: torch.export.Dim("batch")}} if dynamic_batch else None
+    return torch.export.export(ChannelsLastInput(model).eval(), (example,), dynamic_shapes=shapes).module()
 
 
 def quantizer(qat: bool):
@@ -78,7 +80,7 @@ def calibrated_int8(model: nn.Module, calibration: list[torch.Tensor]) -> torch.
     """The PT2E-converted int8 module after observing the calibration images."""
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    prepared = prepare_pt2e(_export(model, example_input(calibration)), quantizer(qat=False))
+    prepared = prepare_pt2e(exported(model, example_input(calibration)), quantizer(qat=False))
     with torch.no_grad():
         for batch in tqdm(calibration, desc="calibrating (TFLite)", unit="batch", leave=False):
             for image in nhwc(batch):
