@@ -66,7 +66,7 @@ def evaluate_int8(params: Params) -> dict[str, Any]:
         "objective": cfg.objective if cfg.objective != "fbeta" else f"f{cfg.beta:g}",
         "thresholds": {"global": tuned.global_threshold, "per_class": dict(zip(data.labels, tuned.per_class,
                                                                                 strict=True)),
-                       "kind": "reject_below" if data.task == "single_label" else "per_class"},
+                       "kind": tuned.kind},
         "val": {"flat": measure(val_scores, val_targets, flat), "tuned": measure(val_scores, val_targets, tuned)},
         "test": {"flat": measure(test_scores, test_targets, flat),
                  "tuned": measure(test_scores, test_targets, tuned, per_class=True),

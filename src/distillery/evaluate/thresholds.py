@@ -27,6 +27,11 @@ class Thresholds:
     global_threshold: float
     per_class: list[float]
 
+    @property
+    def kind(self) -> str:
+        """How an app applies the rule (inference_config.json and predict.py read it)."""
+        return "reject_below" if self.task == "single_label" else "per_class"
+
     def decide(self, scores: np.ndarray) -> np.ndarray:
         if self.task == "single_label":
             best = scores.argmax(axis=1)
@@ -78,8 +83,8 @@ def tune(scores: np.ndarray, targets: np.ndarray, task: str, cfg: ThresholdsConf
 
     classes = scores.shape[1]
     global_t = _best(candidates, lambda t: evaluate(np.full(classes, t)), prefer=lambda t: abs(t - 0.5))
-    if global_t is None:
-        global_t = 0.5 if cfg.max_no_label_rate >= 1.0 else float(candidates[0])
+    if global_t is None:  # every threshold leaves too many images unlabelled: the lowest leaves the fewest
+        global_t = float(candidates[0])
     current = np.full(classes, global_t)
     support = targets.sum(axis=0)
     for c in range(classes):

@@ -36,11 +36,12 @@ from distillery.quantize.runners import TFLiteModel
 log = logging.getLogger(__name__)
 
 PREDICT_SCRIPT = Path("examples/predict.py")  # stages run from the repository root (a dvc.yaml dep)
-FILES = {"model_int8.tflite": TFLITE_INT8, "model_int8.onnx": ONNX_INT8, "model_fp32.onnx": ONNX_FP32}
-FILES_BY_BACKEND = {"tflite": "model_int8.tflite", "onnx": "model_int8.onnx"}
+FILES_BY_BACKEND = {"tflite": "model_int8.tflite", "onnx": "model_int8.onnx", "onnx_fp32": "model_fp32.onnx"}
+FILES = {FILES_BY_BACKEND["tflite"]: TFLITE_INT8, FILES_BY_BACKEND["onnx"]: ONNX_INT8,
+         FILES_BY_BACKEND["onnx_fp32"]: ONNX_FP32}  # bundle name -> models/quantized name
 
 
-def inference_config(params: Params, quantized: Path, recommendation: dict[str, Any]) -> dict[str, Any]:
+def inference_config(params: Params, quantized: Path, rule: Thresholds) -> dict[str, Any]:
     meta = read_quantized_meta(quantized)
     std, mean = np.asarray(meta.input_std, np.float32), np.asarray(meta.input_mean, np.float32)
     tflite = TFLiteModel(quantized / TFLITE_INT8).quantization()
@@ -57,16 +58,15 @@ def inference_config(params: Params, quantized: Path, recommendation: dict[str, 
             "scale": (1.0 / std).tolist(), "shift": (-mean / std).tolist(),
         },
         "models": {
-            "tflite": {"file": "model_int8.tflite", "layout": "NHWC", "batch": 1, **tflite,
+            "tflite": {"file": FILES_BY_BACKEND["tflite"], "layout": "NHWC", "batch": 1, **tflite,
                        "input_quantization": "q = clip(round(x / scale) + zero_point, -128, 127)",
                        "output_dequantization": "logit = (q - zero_point) * scale"},
-            "onnx": {"file": "model_int8.onnx", "layout": "NCHW", "batch": "dynamic", "input": "float32",
+            "onnx": {"file": FILES_BY_BACKEND["onnx"], "layout": "NCHW", "batch": "dynamic", "input": "float32",
                      "output": "float32 logits"},
-            "onnx_fp32": {"file": "model_fp32.onnx", "layout": "NCHW", "batch": "dynamic"},
+            "onnx_fp32": {"file": FILES_BY_BACKEND["onnx_fp32"], "layout": "NCHW", "batch": "dynamic"},
         },
         "output_activation": "sigmoid" if meta.task == "multi_label" else "softmax",
-        "thresholds": {"kind": "reject_below" if meta.task == "single_label" else "per_class",
-                       "global": recommendation["global_threshold"], "per_class": recommendation["per_class"]},
+        "thresholds": {"kind": rule.kind, "global": rule.global_threshold, "per_class": rule.per_class},
     }
 
 
@@ -132,7 +132,7 @@ def build_bundle(params: Params, test_metrics: dict[str, Any], lineage: dict[str
             shutil.copyfile(paths.quantized / source, out / name)
         shutil.copyfile(PREDICT_SCRIPT, out / "predict.py")
         (out / "labels.txt").write_text("\n".join(data.labels) + "\n", encoding="utf-8")
-        config = inference_config(params, paths.quantized, recommendation)
+        config = inference_config(params, paths.quantized, rule)
         (out / "inference_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         shutil.copyfile(paths.evaluation / RECOMMENDATION, out / "threshold_recommendation.json")
         (out / "metrics.json").write_text(json.dumps(test_metrics, indent=2, sort_keys=True) + "\n",

@@ -17,9 +17,9 @@ def model_card(config: dict[str, Any], test: dict[str, Any], lineage: dict[str, 
     per_class = "\n".join(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
                           for label, m in tuned.get("per_class", {}).items())
     parity_rows = "\n".join(
-        f"| model_int8.{ext} | {_pct(parity[backend]['pipeline_agreement_images'])} of images | "
+        f"| {config['models'][backend]['file']} | {_pct(parity[backend]['pipeline_agreement_images'])} of images | "
         f"{_pct(parity[backend]['fp32_student_agreement_labels'])} |"
-        for backend, ext in (("tflite", "tflite"), ("onnx", "onnx")))
+        for backend in ("tflite", "onnx"))
     thresholds = config["thresholds"]
     rule = (f"answer the arg-max class if its softmax score >= {thresholds['global']} (else \"unknown\")"
             if thresholds["kind"] == "reject_below" else
