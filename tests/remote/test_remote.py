@@ -132,35 +132,47 @@ def test_missing_bucket(s3_server, tmp_path) -> None:
         pull_weights(s3, s3_server, "no-such-bucket", PREFIX, "fam/x", tmp_path / "o", tmp_path / "c", 0)
 
 
-def test_killed_download_leaves_no_partial_file(s3, s3_server, tmp_path) -> None:
+def _publish_big(s3, settings, tmp_path: Path) -> Path:
+    """Publish a 300 MB object as fam/big: large enough to still be streaming when the test strikes."""
     big = tmp_path / "big"
     big.mkdir()
     (big / "blob.bin").write_bytes(bytes(range(256)) * (300 * 2**20 // 256))
-    _publish(s3, s3_server, big, "fam/big")
+    _publish(s3, settings, big, "fam/big")
+    return big / "blob.bin"
+
+
+def _pull_in_child(settings, tmp_path: Path, retries: int, stderr) -> subprocess.Popen:
+    """Pull fam/big into tmp_path/out in another process, once its first bytes have arrived."""
     script = textwrap.dedent(f"""
         from pathlib import Path
         from distillery.remote.client import make_client
         from distillery.remote.pull import pull_weights
         from distillery.remote.settings import S3Settings
-        s = S3Settings({s3_server.endpoint_url!r}, {s3_server.access_key!r}, {s3_server.secret_key!r})
+        s = S3Settings({settings.endpoint_url!r}, {settings.access_key!r}, {settings.secret_key!r})
         pull_weights(make_client(s), s, "models", "pretrained_models", "fam/big",
-                     Path({str(tmp_path / 'out')!r}), Path({str(tmp_path / 'cache')!r}), 0)
+                     Path({str(tmp_path / 'out')!r}), Path({str(tmp_path / 'cache')!r}), {retries})
     """)
-    child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.DEVNULL)
+    child = subprocess.Popen([sys.executable, "-c", script], stderr=stderr, text=True)
     incoming = tmp_path / "cache" / "incoming"
     deadline = time.monotonic() + 60
     while not (incoming.is_dir() and any(p.stat().st_size > 0 for p in incoming.iterdir())):
-        assert child.poll() is None, "the download finished before it could be killed"
+        assert child.poll() is None, "the download finished before the test could interrupt it"
         assert time.monotonic() < deadline
         time.sleep(0.005)
+    return child
+
+
+def test_killed_download_leaves_no_partial_file(s3, s3_server, tmp_path) -> None:
+    blob = _publish_big(s3, s3_server, tmp_path)
+    child = _pull_in_child(s3_server, tmp_path, retries=0, stderr=subprocess.DEVNULL)
     child.kill()
     child.wait()
     assert not (tmp_path / "out").exists()
     assert not (tmp_path / "cache" / "sha256").exists()
     WeightsCache(tmp_path / "cache").discard_abandoned()
-    assert list(incoming.iterdir()) == []
+    assert list((tmp_path / "cache" / "incoming").iterdir()) == []
     _pull(s3, s3_server, "fam/big", tmp_path)
-    assert (tmp_path / "out" / "blob.bin").stat().st_size == (big / "blob.bin").stat().st_size
+    assert (tmp_path / "out" / "blob.bin").stat().st_size == blob.stat().st_size
 
 
 def test_start_is_idempotent_and_port_clash_is_clear(tmp_path) -> None:
@@ -227,40 +239,18 @@ def test_a_server_restarted_mid_download_is_retried_and_completes(tmp_path) -> N
     botocore's own retries or, past those, the pull's backoff loop carry the download over the gap;
     the file that lands is byte-identical.
     """
-
     local = LocalS3.on_free_ports(tmp_path / "s3")
     settings = local.start()
     try:
-        s3 = make_client(settings)
-        big = tmp_path / "big"
-        big.mkdir()
-        (big / "blob.bin").write_bytes(bytes(range(256)) * (300 * 2**20 // 256))
-        _publish(s3, settings, big, "fam/big")
-        script = textwrap.dedent(f"""
-            import logging
-            from pathlib import Path
-            from distillery.remote.client import make_client
-            from distillery.remote.pull import pull_weights
-            from distillery.remote.settings import S3Settings
-            logging.basicConfig(level=logging.WARNING)
-            s = S3Settings({settings.endpoint_url!r}, {settings.access_key!r}, {settings.secret_key!r})
-            pull_weights(make_client(s), s, "models", "pretrained_models", "fam/big",
-                         Path({str(tmp_path / 'out')!r}), Path({str(tmp_path / 'cache')!r}), 6)
-        """)
-        child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
-        incoming = tmp_path / "cache" / "incoming"
-        deadline = time.monotonic() + 60
-        while not (incoming.is_dir() and any(p.stat().st_size > 0 for p in incoming.iterdir())):
-            assert child.poll() is None, "the download finished before the server could be killed"
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
+        blob = _publish_big(make_client(settings), settings, tmp_path)
+        child = _pull_in_child(settings, tmp_path, retries=6, stderr=subprocess.PIPE)
         os.kill(local.running_pid(), signal.SIGKILL)
-        received_at_kill = sum(p.stat().st_size for p in incoming.iterdir())
-        assert child.poll() is None and received_at_kill < (big / "blob.bin").stat().st_size
+        received_at_kill = sum(p.stat().st_size for p in (tmp_path / "cache" / "incoming").iterdir())
+        assert child.poll() is None and received_at_kill < blob.stat().st_size
         time.sleep(1.0)
         local.start()
         _, stderr = child.communicate(timeout=120)
         assert child.returncode == 0, stderr[-2000:]
-        assert (tmp_path / "out" / "blob.bin").read_bytes() == (big / "blob.bin").read_bytes()
+        assert (tmp_path / "out" / "blob.bin").read_bytes() == blob.read_bytes()
     finally:
         local.stop()
