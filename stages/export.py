@@ -1,7 +1,6 @@
 """export: the bundle an app loads (``paths.export``), checked for parity, optionally published."""
 
 import json
-import subprocess
 from typing import Any
 
 from distillery.config import Params
@@ -11,7 +10,7 @@ from distillery.remote import settings as s3settings
 from distillery.remote.client import make_client
 from distillery.remote.publish import publish
 from distillery.stage import log, run_stage
-from distillery.tracking import metrics_file, write_metrics
+from distillery.tracking import git_commit, metrics_file, write_metrics
 
 
 def read_metrics(params: Params, stage: str) -> dict[str, Any]:
@@ -32,11 +31,6 @@ def lineage(params: Params) -> dict[str, Any]:
             "student": student, "quantization": quantization}
 
 
-def short_sha() -> str:
-    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return result.stdout.strip() if result.returncode == 0 else "unversioned"
-
-
 def export(params: Params) -> None:
     evaluation = read_metrics(params, "evaluate")
     test = {"tflite_int8": evaluation["test"]["tuned"], "tflite_int8_flat": evaluation["test"]["flat"],
@@ -44,7 +38,7 @@ def export(params: Params) -> None:
     result = build_bundle(params, test, lineage(params))
     if params.export.publish:
         settings = s3settings.resolve()
-        name = f"{params.export.name}/{short_sha()}"
+        name = f"{params.export.name}/{git_commit()[:7]}"
         publish(make_client(settings), settings, params.remote.bucket, "exported", params.paths.export, name,
                 {"source": "distillery export", "name": name})
         log.info("published the bundle to s3://%s/exported/%s/", params.remote.bucket, name)
