@@ -27,7 +27,7 @@ from distillery.models.inference import predict_logits
 from distillery.quantize import onnx, tflite
 from distillery.quantize.calibration import calibration_batches
 from distillery.quantize.qat import qat_int8
-from distillery.quantize.runners import OnnxModel, TFLiteModel, median_latency_ms
+from distillery.quantize.runners import OnnxModel, TFLiteModel, median_latencies_ms
 from distillery.train.losses import task_loss
 from distillery.train.teacher import configure_torch
 
@@ -77,8 +77,8 @@ def score(runner: Runner, reference: Reference) -> dict[str, Any]:
 def size_and_latency(int8: Path, fp32: Path, load: Callable[[Path], Runner], example: np.ndarray,
                      runs: int) -> dict[str, Any]:
     sizes = {"size_bytes": int8.stat().st_size, "fp32_size_bytes": fp32.stat().st_size}
-    latency = {"latency_ms": median_latency_ms(load(int8), example, runs),
-               "fp32_latency_ms": median_latency_ms(load(fp32), example, runs)}
+    measured = median_latencies_ms({"int8": load(int8), "fp32": load(fp32)}, example, runs)
+    latency = {"latency_ms": measured["int8"], "fp32_latency_ms": measured["fp32"]}
     return {**sizes, "size_ratio": round(sizes["size_bytes"] / sizes["fp32_size_bytes"], 4), **latency,
             "latency_ratio": round(latency["latency_ms"] / latency["fp32_latency_ms"], 4)}
 
@@ -139,12 +139,11 @@ def quantize_onnx(activation: str, student: torch.nn.Module, calibration: list[t
     log.info("ONNX: exporting the fp32 student")
     onnx.export_fp32(student, torch.from_numpy(reference.inputs[:2]), out / ONNX_FP32)
     candidates = ["int8", "uint8"] if activation == "auto" else [activation]
-    latencies = {}
     for candidate in candidates:
         log.info("ONNX: static QDQ int8 weights, %s activations", candidate)
         onnx.quantize_int8(out / ONNX_FP32, calibration, out / f"{candidate}.{ONNX_INT8}", candidate)
-        latencies[candidate] = median_latency_ms(OnnxModel(out / f"{candidate}.{ONNX_INT8}", threads=1),
-                                                 reference.inputs[:1], runs)
+    latencies = median_latencies_ms({c: OnnxModel(out / f"{c}.{ONNX_INT8}", threads=1) for c in candidates},
+                                    reference.inputs[:1], runs)
     chosen = min(latencies, key=lambda name: latencies[name] / (CLEARLY_FASTER if name == "uint8" else 1.0))
     (out / f"{chosen}.{ONNX_INT8}").rename(out / ONNX_INT8)
     for candidate in candidates:

@@ -90,13 +90,20 @@ class OnnxModel:
                                for i in range(0, len(x), batch_size)])
 
 
-def median_latency_ms(predict: Callable[[np.ndarray], Any], example: np.ndarray, runs: int, warmup: int = 10) -> float:
-    """Median wall time of ``predict(example)`` over ``runs`` calls after ``warmup`` calls, in ms."""
-    for _ in range(warmup):
-        predict(example)
-    times = []
+def median_latencies_ms(predictors: dict[str, Callable[[np.ndarray], Any]], example: np.ndarray, runs: int,
+                        warmup: int = 10) -> dict[str, float]:
+    """Median wall time of each ``predict(example)`` over ``runs`` rounds after ``warmup``, in ms.
+
+    The models take turns within every round, so a burst of load on a shared machine slows all of
+    them alike instead of skewing the ratio between them.
+    """
+    for predict in predictors.values():
+        for _ in range(warmup):
+            predict(example)
+    times: dict[str, list[float]] = {name: [] for name in predictors}
     for _ in range(runs):
-        start = time.perf_counter()
-        predict(example)
-        times.append(time.perf_counter() - start)
-    return round(1000 * statistics.median(times), 4)
+        for name, predict in predictors.items():
+            start = time.perf_counter()
+            predict(example)
+            times[name].append(time.perf_counter() - start)
+    return {name: round(1000 * statistics.median(values), 4) for name, values in times.items()}
