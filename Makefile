@@ -30,14 +30,17 @@ browser:
 	  && (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium-headless-shell) >/dev/null \
 	  || echo "note: chromium-headless-shell not installed; the plots-rendering test will be skipped"; }
 
+# The demo images, generated (byte-identical to data/raw.dvc) and put in the DVC cache so they can be pushed.
 data: setup
-	test -d data/raw || $(PY) -m distillery.data.demo --out data/raw
+	test -d data/raw || { $(PY) -m distillery.data.demo --out data/raw && dvc commit --force --quiet data/raw.dvc; }
 
 # The main job end to end on the embedded defaults: local S3, demo data, demo pretrained weights.
 # With S3_ENDPOINT_URL pointing at another machine (a real MinIO), no local server is started.
+# The data push (I/O) runs beside the demo pretraining (CPU).
 demo: data s3-up
-	$(PY) -m distillery.models.demo_weights
-	dvc push data/raw.dvc
+	@mkdir -p .cache; dvc push data/raw.dvc > .cache/push.log 2>&1 & pushing=$$!; \
+	$(PY) -m distillery.models.demo_weights || { kill $$pushing; exit 1; }; \
+	wait $$pushing && tail -n 1 .cache/push.log || { cat .cache/push.log; echo "error: dvc push data/raw.dvc failed"; exit 1; }
 	dvc repro
 	@echo
 	@$(PY) -m distillery.summary
