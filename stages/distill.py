@@ -27,7 +27,8 @@ def distill(params: Params) -> None:
             metrics["without_kd"] = {"val": plain.val_metrics, "seconds": plain.seconds}
             metrics["kd_gain_macro_f1_points"] = round(
                 100 * (student.val_metrics["macro_f1"] - plain.val_metrics["macro_f1"]), 2)
-        write_metrics(params.paths, "distill", metrics)
+        write_metrics(params.paths, "distill", metrics, record_only=[
+            "student.seconds", "student.images_per_second", "without_kd.seconds"])
         write_csv(params.paths.plots / "distill.csv", history_rows(student.history))
         tracker.metrics({"final": metrics})
         tracker.artifacts(params.paths.student, "student")

@@ -1,30 +1,26 @@
 """export: the bundle an app loads (``paths.export``), checked for parity, optionally published."""
 
-import json
 from typing import Any
 
 from distillery.config import Params
 from distillery.evaluate.report import read_quantized_meta
 from distillery.export.bundle import build_bundle
+from distillery.quantize import TARGETS
 from distillery.remote import settings as s3settings
 from distillery.remote.client import make_client
 from distillery.remote.publish import publish
 from distillery.stage import log, run_stage
-from distillery.tracking import git_commit, metrics_file, write_metrics
-
-
-def read_metrics(params: Params, stage: str) -> dict[str, Any]:
-    return json.loads(metrics_file(params.paths, stage).read_text(encoding="utf-8"))
+from distillery.tracking import git_commit, read_record, write_metrics
 
 
 def lineage(params: Params) -> dict[str, Any]:
     meta = read_quantized_meta(params.paths.quantized)
-    quantize = read_metrics(params, "quantize")
+    quantize = read_record(params.paths, "quantize")
     student = {"family": meta.family, "size": meta.size, "distillation": meta.lineage["distillation"],
                "val_macro_f1": quantize["fp32"]["val"]["macro_f1"]}
     quantization = {"method": quantize["method"], "calibration_images": quantize["calibration_images"],
                     "onnx_activation_type": quantize["onnx"]["activation_type"]}
-    for target in ("tflite", "onnx"):
+    for target in TARGETS:
         quantization[f"{target}_size_ratio"] = quantize[target]["size_ratio"]
         quantization[f"{target}_metric_drop"] = quantize[target]["metric_drop"]
     return {"data_fingerprint": meta.lineage["data_fingerprint"], "teacher": meta.lineage["teacher"],
@@ -32,7 +28,7 @@ def lineage(params: Params) -> dict[str, Any]:
 
 
 def export(params: Params) -> None:
-    evaluation = read_metrics(params, "evaluate")
+    evaluation = read_record(params.paths, "evaluate")
     test = {"tflite_int8": evaluation["test"]["tuned"], "tflite_int8_flat": evaluation["test"]["flat"],
             "onnx_int8": evaluation["test"]["onnx_int8_tuned"], "images": evaluation["test"]["images"]}
     result = build_bundle(params, test, lineage(params))
@@ -42,7 +38,7 @@ def export(params: Params) -> None:
         publish(make_client(settings), settings, params.remote.bucket, "exported", params.paths.export, name,
                 {"source": "distillery export", "name": name})
         log.info("published the bundle to s3://%s/exported/%s/", params.remote.bucket, name)
-    write_metrics(params.paths, "export", result)
+    write_metrics(params.paths, "export", result, record_only=["files"])
     log.info("bundle in %s: %s", params.paths.export, ", ".join(result["files"]))
 
 

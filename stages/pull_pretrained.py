@@ -41,7 +41,9 @@ def pull_pretrained(params: Params) -> None:
         log.info("pulled the %s's %s: %d file(s), %.1f MiB, %s, %.2f s", role, name, len(files),
                  metrics[role]["bytes"] / 2**20, "all from cache" if metrics[role]["from_cache"] else "downloaded",
                  seconds)
-    write_metrics(params.paths, "pull_pretrained", metrics)
+    per_run = ("files", "downloaded_bytes", "from_cache", "seconds")  # object versions, cache hits, timing
+    write_metrics(params.paths, "pull_pretrained", metrics, record_only=[f"{role}.{key}" for role in wanted
+                                                                         for key in per_run])
 
 
 if __name__ == "__main__":

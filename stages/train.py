@@ -31,7 +31,8 @@ def train(params: Params) -> None:
                 "seconds": fit.seconds,
                 "images_per_second": round(fit.images_per_second, 1),
             }
-            write_metrics(params.paths, "train", metrics)
+            write_metrics(params.paths, "train", metrics,
+                          record_only=["seconds", "images_per_second", "processes", "transfer"])
             write_csv(params.paths.plots / "train.csv", history_rows(fit.history))
             tracker.metrics({"final": fit.val_metrics})
             tracker.artifacts(params.paths.teacher, "teacher")

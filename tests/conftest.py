@@ -62,6 +62,22 @@ def multilabel_rows(root: Path, per_split: dict[str, int], labels: str = "abc") 
     return rows
 
 
+def publish_resnet_weights(settings, prefix: str, sizes: tuple[str, ...], scratch: Path) -> None:
+    """Seeded ``resnet/<size>`` weights (10 digit classes, 32 px) published under ``prefix`` in ``models``."""
+    import torch
+
+    from distillery.models.registry import create_model
+    from distillery.remote.client import make_client
+    from distillery.remote.publish import publish
+
+    for size in sizes:
+        torch.manual_seed(0)
+        folder = scratch / f"weights-{size}"
+        create_model("resnet", size, [str(d) for d in range(10)], 32, "single_label").save_pretrained(folder)
+        publish(make_client(settings), settings, "models", prefix, folder, f"resnet/{size}",
+                {"family": "resnet", "size": size, "source": "test"})
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory):
     """A real SeaweedFS S3 server on free ports, with its own random credentials."""

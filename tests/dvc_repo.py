@@ -65,8 +65,7 @@ class DvcRepo:
         from distillery.remote.dvc_config import configure_dvc
 
         configure_dvc(settings, self.root)
-        self.env.update(S3_ENDPOINT_URL=settings.endpoint_url, AWS_ACCESS_KEY_ID=settings.access_key,
-                        AWS_SECRET_ACCESS_KEY=settings.secret_key)
+        self.env.update(settings.environment())
 
     def commit(self, message: str = "state") -> None:
         self.run("git", "add", "-A")

@@ -6,12 +6,9 @@ import json
 import sys
 
 import pytest
-import torch
 
 from distillery.data.demo import DemoSpec, write_multilabel
-from distillery.models.registry import create_model
-from distillery.remote.client import make_client
-from distillery.remote.publish import publish
+from tests.conftest import publish_resnet_weights
 from tests.dvc_repo import DvcRepo
 from tests.workdir import TINY
 
@@ -22,12 +19,7 @@ PREFIX = "pipeline_train/pretrained_models"
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory, s3_server) -> DvcRepo:
     root = tmp_path_factory.mktemp("train")
-    for size in ("tiny", "quarter"):
-        torch.manual_seed(0)
-        folder = root.parent / f"weights-{size}"
-        create_model("resnet", size, [str(d) for d in range(10)], 32, "single_label").save_pretrained(folder)
-        publish(make_client(s3_server), s3_server, "models", PREFIX, folder, f"resnet/{size}",
-                {"family": "resnet", "size": size, "source": "test"})
+    publish_resnet_weights(s3_server, PREFIX, ("tiny", "quarter"), root.parent)
     repo = DvcRepo.copy_of_this_repo(root)
     repo.set_params(**{**TINY, "model.pretrained": True, "remote.prefix": PREFIX, "train.epochs": 2})
     repo.use_s3(s3_server)
@@ -39,7 +31,7 @@ def repo(tmp_path_factory, s3_server) -> DvcRepo:
 def test_repro_train_then_an_experiment_on_another_size(repo) -> None:
     out = repo.dvc("repro", "train").stdout
     assert "Running stage 'train'" in out
-    metrics = json.loads((repo.root / "metrics" / "train.json").read_text())
+    metrics = json.loads((repo.root / "metrics" / "records" / "train.json").read_text())
     assert metrics["transfer"]["backbone_fraction"] == 1.0
     assert "didn't change, skipping" in repo.dvc("repro", "train").stdout
     repo.commit("trained")

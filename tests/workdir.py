@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -45,23 +46,37 @@ class Workdir:
         (root / "examples").mkdir(exist_ok=True)
         (root / "examples" / "predict.py").write_bytes((REPO / "examples" / "predict.py").read_bytes())
         self.params = config.load(root / "params.yaml")
+        self.env: dict[str, str] = {}  # extra environment for the stages (S3 settings)
+
+    def use_s3(self, settings) -> None:
+        self.env.update(settings.environment())
+
+    def _stage_env(self) -> dict[str, str]:
+        return {**os.environ, **self.env, "PYTHONPATH": str(REPO),
+                "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
 
     def path(self, key: str) -> Path:
         return self.root / getattr(self.params.paths, key)
+
+    def metrics(self, stage: str) -> dict[str, Any]:
+        """What DVC compares: ``metrics/<stage>.json``."""
+        return json.loads((self.path("metrics") / f"{stage}.json").read_text())
+
+    def record(self, stage: str) -> dict[str, Any]:
+        """The stage's full record: ``metrics/records/<stage>.json``."""
+        return json.loads((self.path("records") / f"{stage}.json").read_text())
 
     def prepare(self, counts: tuple[int, int, int] = (128, 48, 48)) -> None:
         write_multilabel(self.path("raw"), DemoSpec(counts=counts, seed=7))
         prepare_dataset(self.params.data, self.path("raw"), self.path("prepared"), self.params.seed)
 
     def stage(self, name: str, check: bool = True, **popen: Any) -> subprocess.CompletedProcess:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-        result = subprocess.run([sys.executable, "-m", f"stages.{name}"], cwd=self.root, env=env,
+        result = subprocess.run([sys.executable, "-m", f"stages.{name}"], cwd=self.root, env=self._stage_env(),
                                 capture_output=True, text=True, **popen)
         if check and result.returncode != 0:
             raise AssertionError(f"stage {name} failed:\n{result.stderr[-3000:]}")
         return result
 
     def popen_stage(self, name: str) -> subprocess.Popen:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-        return subprocess.Popen([sys.executable, "-m", f"stages.{name}"], cwd=self.root, env=env,
+        return subprocess.Popen([sys.executable, "-m", f"stages.{name}"], cwd=self.root, env=self._stage_env(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -52,6 +52,7 @@ class Paths:
     evaluation: Path
     export: Path
     metrics: Path
+    records: Path
     plots: Path
     checkpoints: Path
     cache: Path

@@ -1,15 +1,14 @@
 """``python -m distillery.report``: the pull-request report, in markdown (``make report``; CI posts it).
 
-Metrics and params that changed against a base revision (``dvc metrics diff`` / ``dvc params diff``),
-keeping what people compare (quality, size, latency ratios) and dropping bookkeeping (per-class
-tables, timings, file lists), plus the evaluation plots as images.
+Metrics and params that changed against a base revision (``dvc metrics diff`` / ``dvc params diff``;
+the metrics files hold only what people compare, see ``tracking.write_metrics``), plus the
+evaluation plots as images.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +17,6 @@ from typing import Any
 from distillery import atomic, config
 from distillery.dvc_cli import dvc_command
 
-NOISE = re.compile(r"(per_class|class_counts|files|seconds|images_per_second|_ms(_|$)|latency_ms|bytes|"
-                   r"transfer\.|source|\.version$|\.etag$|\.sha256$)")
 PLOTS = ("per_class_f1.png", "pr_curves.png", "confusion_matrix.png")
 
 
@@ -36,10 +33,10 @@ def fmt(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def table(diff: dict[str, dict[str, dict[str, Any]]], keep=lambda key: True) -> str:
+def table(diff: dict[str, dict[str, dict[str, Any]]]) -> str:
     rows = [f"| {Path(path).stem} | {key} | {fmt(change.get('old'))} | {fmt(change.get('new'))} | "
             f"{fmt(change.get('diff'))} |"
-            for path, changes in sorted(diff.items()) for key, change in sorted(changes.items()) if keep(key)]
+            for path, changes in sorted(diff.items()) for key, change in sorted(changes.items())]
     if not rows:
         return "_no change_"
     return "\n".join(["| file | key | base | this branch | change |", "|---|---|---|---|---|", *rows])
@@ -51,7 +48,7 @@ def report(base: str, plots: Path) -> str:
     images = [f"![{name}]({plots / name})" for name in PLOTS if (plots / name).is_file()]
     return "\n\n".join([
         f"## distillery: this branch vs `{base}`",
-        "### Metrics that changed\n" + table(metrics, keep=lambda key: not NOISE.search(key)),
+        "### Metrics that changed\n" + table(metrics),
         "### Params that changed\n" + table(params),
         "### Evaluation plots (this branch)\n" + ("\n".join(images) or "_none yet: run `dvc repro`_"),
         f"All curves, interactive: `dvc plots diff {base} --open`.",

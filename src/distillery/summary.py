@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from distillery import config
+from distillery.quantize import TARGETS
+from distillery.tracking import read_record
 
 
-def _read(path: Path) -> dict[str, Any] | None:
+def _read(paths: config.Paths, stage: str) -> dict[str, Any] | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_record(paths, stage)
     except (FileNotFoundError, json.JSONDecodeError):
         return None
 
 
 def summary(params: config.Params) -> str:
-    metrics = {stage: _read(params.paths.metrics / f"{stage}.json")
-               for stage in ("train", "distill", "quantize", "evaluate", "export")}
-    missing = [stage for stage, found in metrics.items() if found is None]
+    records = {stage: _read(params.paths, stage) for stage in ("train", "distill", "quantize", "evaluate", "export")}
+    missing = [stage for stage, found in records.items() if found is None]
     if missing:
         return f"not run yet: {', '.join(missing)} (run `dvc repro`)"
-    train, distill, quantize, evaluate, export = metrics.values()
+    train, distill, quantize, evaluate, export = records.values()
     student = params.distill.student
     lines = [
         f"teacher  {params.model.family}/{params.model.size}: val macro-F1 {train['val']['macro_f1']:.4f}, "
@@ -31,7 +31,7 @@ def summary(params: config.Params) -> str:
         f"student  {student.family}/{student.size}: val macro-F1 {distill['student']['val']['macro_f1']:.4f} "
         f"({100 * distill['macro_f1_kept']:.1f}% of the teacher) with {distill['parameter_ratio']:.2f}x its parameters",
     ]
-    for target in ("tflite", "onnx"):
+    for target in TARGETS:
         q = quantize[target]
         lines.append(f"int8 {target:<6} {q['size_bytes'] / 1024:.0f} KiB ({q['size_ratio']:.2f}x fp32), "
                      f"latency {q['latency_ratio']:.2f}x fp32, macro-F1 drop {q['metric_drop']:.2f} points, "
@@ -39,7 +39,7 @@ def summary(params: config.Params) -> str:
     test = evaluate["test"]
     lines.append(f"test     macro-F1 {test['flat']['macro_f1']:.4f} at 0.5 -> {test['tuned']['macro_f1']:.4f} "
                  f"with tuned thresholds ({evaluate['test_gain_points']:+.2f} points)")
-    parity = {backend: 100 * export["parity"][backend]["pipeline_agreement_images"] for backend in ("tflite", "onnx")}
+    parity = {backend: 100 * export["parity"][backend]["pipeline_agreement_images"] for backend in TARGETS}
     lines.append(f"bundle   {params.paths.export}/ (same decisions as the pipeline on {parity['tflite']:.2f}% of test "
                  f"images with TFLite, {parity['onnx']:.2f}% with ONNX)")
     return "\n".join(lines)

@@ -7,12 +7,14 @@ tracking is switched off for the rest of the run.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
+import json
 import logging
 import os
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,36 @@ def metrics_file(paths: Paths, stage: str) -> Path:
     return paths.metrics / f"{stage}.json"
 
 
-def write_metrics(paths: Paths, stage: str, metrics: dict[str, Any]) -> Path:
-    target = metrics_file(paths, stage)
-    atomic.write_json(target, metrics)
-    return target
+def record_file(paths: Paths, stage: str) -> Path:
+    return paths.records / f"{stage}.json"
+
+
+def read_record(paths: Paths, stage: str) -> dict[str, Any]:
+    return json.loads(record_file(paths, stage).read_text(encoding="utf-8"))
+
+
+def without(tree: Mapping[str, Any], dotted_keys: Iterable[str]) -> dict[str, Any]:
+    """A copy of ``tree`` without the given dotted keys (absent ones are ignored)."""
+    pruned = copy.deepcopy(dict(tree))
+    for dotted in dotted_keys:
+        *parents, leaf = dotted.split(".")
+        node: Any = pruned
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    return pruned
+
+
+def write_metrics(paths: Paths, stage: str, record: dict[str, Any], record_only: Iterable[str] = ()) -> None:
+    """The stage's full record to ``paths.records``, and all of it but ``record_only`` to ``paths.metrics``.
+
+    The DVC metrics files hold what a rerun from scratch reproduces byte for byte and what fits
+    a column of ``dvc exp show``; ``record_only`` names the rest (timings, cache hits, object
+    versions, per-class tables, file lists), which stays in the record for people and reports.
+    """
+    atomic.write_json(record_file(paths, stage), record)
+    atomic.write_json(metrics_file(paths, stage), without(record, record_only))
 
 
 def write_csv(target: Path, rows: list[Mapping[str, Any]]) -> None:

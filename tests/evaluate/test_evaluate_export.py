@@ -25,7 +25,7 @@ def work(tiny_quantized) -> Workdir:
 
 
 def test_evaluate_reports_val_and_test_at_flat_and_tuned_thresholds(work) -> None:
-    report = json.loads((work.root / "metrics" / "evaluate.json").read_text())
+    report = work.record("evaluate")
     for split in ("val", "test"):
         assert {"flat", "tuned"} <= set(report[split])
     tuned, flat = report["test"]["tuned"], report["test"]["flat"]
@@ -56,7 +56,7 @@ def test_the_bundle_has_everything_an_app_needs_and_nothing_else(work) -> None:
 
 
 def test_parity_is_measured_and_within_the_limit(work) -> None:
-    parity = json.loads((work.root / "metrics" / "export.json").read_text())["parity"]
+    parity = work.metrics("export")["parity"]
     assert parity["images"] == 48
     for backend in ("tflite", "onnx"):
         assert parity[backend]["pipeline_agreement_images"] >= 0.995

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -30,7 +29,7 @@ def test_quantize_writes_both_int8_targets_and_measures_them(work) -> None:
     out = work.path("quantized")
     assert {p.name for p in out.iterdir()} == {"student_int8.tflite", "student_fp32.tflite", "student_int8.onnx",
                                                "student_fp32.onnx", "meta.json"}
-    metrics = json.loads((work.root / "metrics" / "quantize.json").read_text())
+    metrics = work.record("quantize")
     assert metrics["method"] == "ptq" and metrics["calibration_images"] == 64
     for target in ("tflite", "onnx"):
         result = metrics[target]
@@ -44,6 +43,9 @@ def test_quantize_writes_both_int8_targets_and_measures_them(work) -> None:
     assert metrics["onnx"]["activation_type"] in {"int8", "uint8"}
     latency = metrics["onnx"]["latency_ms_by_activation_type"]
     assert metrics["onnx"]["activation_type"] == ("int8" if latency["int8"] * 1.25 < latency["uint8"] else "uint8")
+    compared = work.metrics("quantize")
+    assert "latency_ratio" not in compared["tflite"]
+    assert compared["tflite"]["size_ratio"] == metrics["tflite"]["size_ratio"]
 
 
 LOAD_IN_A_FRESH_PROCESS = """
@@ -87,7 +89,7 @@ def test_qat_fine_tunes_then_converts(work) -> None:
         (qat.path(name)).parent.mkdir(parents=True, exist_ok=True)
         (qat.path(name)).symlink_to(work.path(name), target_is_directory=True)
     qat.stage("quantize")
-    metrics = json.loads((qat.root / "metrics" / "quantize.json").read_text())
+    metrics = qat.metrics("quantize")
     assert metrics["method"] == "qat" and metrics["tflite"]["agreement"] >= 0.9
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 
@@ -24,7 +22,7 @@ def test_distill_writes_a_self_described_student_and_measures_kd(tmp_path) -> No
             work.path("pretrained") / role)
     work.stage("train")
     work.stage("distill")
-    metrics = json.loads((work.root / "metrics" / "distill.json").read_text())
+    metrics = work.metrics("distill")
     assert metrics["parameter_ratio"] == pytest.approx(
         metrics["student"]["parameters"] / metrics["teacher"]["parameters"], abs=1e-4)
     assert metrics["parameter_ratio"] < 0.5

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sqlite3
 import time
@@ -27,7 +26,7 @@ def tiny_workdir(root, **overrides) -> Workdir:
 
 
 def train_metrics(work: Workdir) -> dict:
-    return json.loads((work.root / "metrics" / "train.json").read_text())
+    return work.record("train")
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,11 @@ class S3Settings:
     def redacted(self) -> str:
         return f"{self.endpoint_url} (access key {self.access_key})"
 
+    def environment(self) -> dict[str, str]:
+        """The variables that point a child process (a stage, ``dvc``) at this server."""
+        return {"S3_ENDPOINT_URL": self.endpoint_url, "AWS_ACCESS_KEY_ID": self.access_key,
+                "AWS_SECRET_ACCESS_KEY": self.secret_key}
+
 
 def local_credentials(state_dir: Path = LOCAL_STATE_DIR, create: bool = False) -> tuple[str, str] | None:
     """The local server's credentials; with ``create``, generate random ones on first use."""
