@@ -36,12 +36,12 @@ data: setup
 
 # The main job end to end on the embedded defaults: local S3, demo data, demo pretrained weights.
 # With S3_ENDPOINT_URL pointing at another machine (a real MinIO), no local server is started.
-# (The data push is not run beside the pretraining: the S3 server and dvc take a core, and two
-# torch threads sharing the other one ran 10x slower.)
+# The data push comes last: once SeaweedFS holds its 10,000 objects, its maintenance workers take
+# ~15% of a core for good, which slows two-thread training (and beside the pretraining, 10x).
 demo: data s3-up
 	$(PY) -m distillery.models.demo_weights
-	dvc push data/raw.dvc
 	dvc repro
+	dvc push data/raw.dvc
 	@echo
 	@$(PY) -m distillery.summary
 
@@ -50,8 +50,8 @@ BASE ?= main
 report: setup
 	@$(PY) -m distillery.report --base $(BASE) --out report.md
 
-# The experiments table with the columns that matter (dvc exp show has ~400: per-class values, timings).
-EXP_COLUMNS := Experiment|Created|.*val\.macro_f1|.*size_ratio|.*latency_ratio|.*metric_drop|test\.tuned\.macro_f1|test_gain_points|model\.(family|size)|distill\.student\.(family|size)|distill\.(alpha|temperature|epochs)|quantize\.method
+# The experiments table with the ~20 columns people compare (`dvc exp show --only-changed`: all that differ).
+EXP_COLUMNS := Experiment|Created|.*val\.macro_f1|.*size_ratio|.*metric_drop|test\.tuned\.macro_f1|test_gain_points|model\.(family|size)|distill\.student\.(family|size)|distill\.(alpha|temperature|epochs)|quantize\.method
 exps: setup
 	@dvc exp show --md --no-pager --drop '.*' --keep '$(EXP_COLUMNS)'
 

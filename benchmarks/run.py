@@ -13,18 +13,20 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import common, data_loading, pull, training
+from benchmarks import common, data_loading, dvc_overhead, int8, pull, stages, training
 from distillery import atomic
 from distillery.stage import configure_environment
+from distillery.tracking import flatten
 
 HERE = Path(__file__).parent
-BENCHMARKS = {"data_loading": data_loading.main, "pull": pull.main, "training": training.main}
+BENCHMARKS = {"data_loading": data_loading.main, "pull": pull.main, "training": training.main,
+              "dvc_overhead": dvc_overhead.main, "int8": int8.main, "stages": stages.main}
 
 
 def markdown(results: dict) -> str:
     lines = ["| benchmark | metric | value |", "|---|---|---|"]
     for name, values in results["benchmarks"].items():
-        for key, value in values.items():
+        for key, value in flatten(values).items():
             if isinstance(value, int | float):
                 lines.append(f"| {name} | {key} | {value} |")
     m = results["machine"]

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from distillery.config import Params
+from distillery.models.registry import check_known
 from distillery.remote import settings as s3settings
 from distillery.remote.client import make_client
 from distillery.remote.pull import pull_weights
@@ -18,6 +19,8 @@ from distillery.tracking import write_metrics
 
 
 def pull_pretrained(params: Params) -> None:
+    check_known(params.model.family, params.model.size)  # a typo fails here, not as a missing S3 object
+    check_known(params.distill.student.family, params.distill.student.size, key="distill.student")
     settings = s3settings.resolve()
     s3 = make_client(settings)
     wanted: dict[str, tuple[str, Path]] = {

@@ -23,3 +23,7 @@ class WeightsError(DistilleryError):
 
 class ExportError(DistilleryError):
     """A converter or runtime refused a model, or an exported model disagrees with the pipeline."""
+
+
+class StorageError(DistilleryError):
+    """A write failed for lack of room: disk full, quota, or a file-size limit."""

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from distillery import config
 from distillery.errors import DistilleryError
+from distillery.tracking import add_to_record
 
 log = logging.getLogger("distillery")
 
@@ -27,14 +28,21 @@ def configure_environment() -> None:
 
 
 def run_stage(name: str, body: Callable[[config.Params], None]) -> None:
-    """Load params.yaml, run ``body``, and turn a ``DistilleryError`` into exit code 1."""
+    """Load params.yaml, run ``body``, and turn a ``DistilleryError`` into exit code 1.
+
+    The stage's wall time goes into its record (``stage_seconds``), for ``make bench``.
+    """
     logging.basicConfig(level=logging.WARNING, format=f"[{name}] %(message)s", stream=sys.stderr)
     log.setLevel(logging.INFO)  # our own progress; libraries (onnxscript, litert) only warn
     configure_environment()
     started = time.perf_counter()
     try:
-        body(config.load())
+        params = config.load()
+        body(params)
+        seconds = time.perf_counter() - started
+        if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 alone writes the record
+            add_to_record(params.paths, name, stage_seconds=round(seconds, 2))
     except DistilleryError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         sys.exit(1)
-    log.info("done in %.1f s", time.perf_counter() - started)
+    log.info("done in %.1f s", seconds)

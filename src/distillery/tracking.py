@@ -36,6 +36,15 @@ def read_record(paths: Paths, stage: str) -> dict[str, Any]:
     return json.loads(record_file(paths, stage).read_text(encoding="utf-8"))
 
 
+def add_to_record(paths: Paths, stage: str, **values: Any) -> None:
+    """Add top-level ``values`` to a stage's record, if the stage wrote one."""
+    try:
+        record = read_record(paths, stage)
+    except FileNotFoundError:
+        return
+    atomic.write_json(record_file(paths, stage), {**record, **values})
+
+
 def without(tree: Mapping[str, Any], dotted_keys: Iterable[str]) -> dict[str, Any]:
     """A copy of ``tree`` without the given dotted keys (absent ones are ignored)."""
     pruned = copy.deepcopy(dict(tree))

@@ -98,13 +98,16 @@ class Report:
             self.dropped.append(problem)
 
     def raise_if_errors(self, source: Path) -> None:
+        """One problem: one line naming it; several: a header and one line each (the first MAX_LISTED)."""
         if not self.errors:
             return
+        kinds = sorted({p.kind for p in self.errors})
+        fix = ", ".join(f"data.on_problem.{k}: drop" for k in kinds)
+        if len(self.errors) == 1:
+            raise DataError(f"{source}: {self.errors[0].line()}; fix the file, or set {fix}")
         lines = [p.line() for p in self.errors[:MAX_LISTED]]
         if len(self.errors) > MAX_LISTED:
             lines.append(f"... and {len(self.errors) - MAX_LISTED} more")
-        kinds = sorted({p.kind for p in self.errors})
-        fix = ", ".join(f"data.on_problem.{k}: drop" for k in kinds)
         raise DataError(
             f"{source}: {len(self.errors)} problem(s) with policy 'error' "
             f"(fix the files, or set {fix}):\n  " + "\n  ".join(lines)

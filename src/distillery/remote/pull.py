@@ -82,7 +82,7 @@ class WeightsCache:
             return
         for part in self.incoming.iterdir():
             pid = part.name.split("-", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not atomic.process_alive(int(pid)):
                 part.unlink(missing_ok=True)
 
     def admit(self, part: Path, sha256: str) -> Path:
@@ -90,16 +90,6 @@ class WeightsCache:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(part, target)
         return target
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def read_checksums(s3: BaseClient, settings: S3Settings, bucket: str, prefix: str, name: str) -> dict:
