@@ -39,7 +39,7 @@ data: setup
 # The data push comes last: once SeaweedFS holds its 10,000 objects, its maintenance workers take
 # ~15% of a core for good, which slows two-thread training (and beside the pretraining, 10x).
 demo: data s3-up
-	$(PY) -m distillery.models.demo_weights
+	$(PY) -m distillery.demo_weights
 	dvc repro
 	dvc push data/raw.dvc
 	@echo

@@ -31,7 +31,7 @@ def truncated_teacher_weights(work: Workdir) -> str:
     create_model("resnet", "tiny", [str(d) for d in range(10)], 32, "single_label").save_pretrained(folder)
     weights = folder / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])
-    return f"{weights}"
+    return f"{weights.relative_to(work.root)}: not a readable weights file"
 
 
 def wrong_credentials(work: Workdir, settings) -> str:

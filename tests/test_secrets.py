@@ -1,12 +1,15 @@
-"""No credential is ever tracked: .dvc/config carries endpoints only; local secrets are ignored."""
+"""No credential is ever tracked or recorded: .dvc/config carries endpoints only; local secrets are ignored;
+MLflow runs and stage logs never see them."""
 
 from __future__ import annotations
 
 import configparser
 import json
+import sqlite3
 import subprocess
 
 from tests.conftest import REPO
+from tests.workdir import Workdir
 
 
 def tracked_files() -> list[str]:
@@ -40,3 +43,17 @@ def test_no_tracked_file_contains_a_live_credential(s3_server) -> None:
         text = (REPO / rel).read_bytes()
         for secret in secrets:
             assert secret.encode() not in text, f"{rel} contains a credential"
+
+
+def test_an_mlflow_run_with_credentials_in_the_environment_records_none(tmp_path, s3_server) -> None:
+    work = Workdir(tmp_path, {"tracking.enabled": True, "train.epochs": 2})
+    work.use_s3(s3_server)
+    work.prepare((64, 24, 24))
+    result = work.stage("train")
+    db = sqlite3.connect(work.root / "mlflow.db")
+    tables = [name for (name,) in db.execute("select name from sqlite_master where type = 'table'")]
+    assert "params" in tables and db.execute("select count(*) from params").fetchone()[0] > 0
+    recorded = [result.stdout, result.stderr, *(str(db.execute(f"select * from {t}").fetchall()) for t in tables)]
+    recorded += [p.read_bytes().decode("latin-1") for p in (work.root / "mlruns").rglob("*") if p.is_file()]
+    for secret in (s3_server.access_key, s3_server.secret_key):
+        assert not any(secret in text for text in recorded), "a credential reached the MLflow run or the logs"

@@ -211,7 +211,7 @@ def test_another_endpoint_port_moves_every_port() -> None:
 def test_demo_weights_check_tells_missing_from_refused(s3, s3_server, hf_weights) -> None:
     from botocore.exceptions import ClientError
 
-    from distillery.models.demo_weights import is_published
+    from distillery.demo_weights import is_published
 
     assert not is_published(s3, BUCKET, PREFIX, "fam/never-published")
     _publish(s3, s3_server, hf_weights, "fam/published")

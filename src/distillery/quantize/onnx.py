@@ -15,6 +15,8 @@ from distillery.errors import ExportError
 from distillery.models.inference import LogitsModel
 
 log = logging.getLogger(__name__)
+# The exporter warns about every torchvision op it cannot register; torchvision is absent on purpose.
+logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
 
 INPUT_NAME = "pixel_values"
 OUTPUT_NAME = "logits"
