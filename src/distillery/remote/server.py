@@ -106,7 +106,8 @@ class LocalS3:
     def _command(self, data_dir: Path) -> list[str]:
         p = self.ports
         return [
-            find_weed(), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            find_weed(), f"-logdir={self.state_dir.resolve()}", "mini", f"-dir={data_dir}",
+            "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             f"-s3.port={p['s3']}", f"-master.port={p['master']}", f"-volume.port={p['volume']}",
             f"-filer.port={p['filer']}", f"-admin.port={p['admin']}", "-webdav=false",
             "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",
@@ -182,8 +183,15 @@ class LocalS3:
         if self.running_pid() is not None:
             os.killpg(pid, signal.SIGKILL)
         (self.state_dir / STATE_FILE).unlink(missing_ok=True)
-        Path(f"/tmp/seaweedfs-s3-{self.ports['s3']}.sock").unlink(missing_ok=True)
+        self._remove_sockets()
         return True
+
+    def _remove_sockets(self) -> None:
+        """SeaweedFS puts its unix sockets in /tmp whatever TMPDIR says, and leaves some behind."""
+        for port in self.ports.values():
+            for sock in (*Path("/tmp").glob(f"seaweedfs-*-{port}.sock"),
+                         *Path("/tmp").glob(f"seaweedfs-*-{port + 10000}.sock")):
+                sock.unlink(missing_ok=True)
 
     def describe(self) -> dict:
         return {"endpoint": self.endpoint_url, "pid": self.running_pid(), "ports": self.ports,
