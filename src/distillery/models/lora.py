@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from transformers import PreTrainedModel
 
 from distillery.config import LoraConfig
@@ -18,7 +20,9 @@ def apply_lora(model: PreTrainedModel, family_name: str, cfg: LoraConfig):
         r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
         target_modules=list(spec.lora_targets), modules_to_save=[spec.head],
     )
-    return get_peft_model(model, peft_config)
+    with warnings.catch_warnings():  # peft reads a property transformers 5 deprecates; nothing for users to do
+        warnings.filterwarnings("ignore", ".*is_gradient_checkpointing", FutureWarning)
+        return get_peft_model(model, peft_config)
 
 
 def merge_lora(model) -> PreTrainedModel:
