@@ -7,6 +7,8 @@ remote/test_remote.py. Here the same errors are seen the way a user meets them.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +18,7 @@ import torch
 
 from distillery.data.demo import DemoSpec, write_multilabel
 from distillery.models.registry import create_model
-from tests.workdir import Workdir
+from tests.workdir import REPO, Workdir
 
 
 def zero_byte_image(work: Workdir) -> str:
@@ -64,3 +66,12 @@ def test_bad_input_fails_the_stage_with_one_line_naming_it(case: str, tmp_path: 
     assert "Traceback" not in result.stderr
     produced = work.path(output) / "teacher" if output == "pretrained" else work.path(output)
     assert not produced.exists()
+
+
+def test_a_stage_run_outside_the_venv_says_how_to_fix_it() -> None:
+    """``-S`` drops site-packages, as a ``python`` from PATH without the project's environment would."""
+    result = subprocess.run([sys.executable, "-S", "-m", "stages.prepare"], cwd=REPO, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 1
+    assert "stages: error: the distillery package is not installed" in result.stderr
+    assert "source .venv/bin/activate" in result.stderr and "Traceback" not in result.stderr
