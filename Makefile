@@ -36,12 +36,10 @@ data: setup
 
 # The main job end to end on the embedded defaults: local S3, demo data, demo pretrained weights.
 # With S3_ENDPOINT_URL pointing at another machine (a real MinIO), no local server is started.
-# The data push comes last: once SeaweedFS holds its 10,000 objects, its maintenance workers take
-# ~15% of a core for good, which slows two-thread training (and beside the pretraining, 10x).
 demo: data s3-up
 	$(PY) -m distillery.demo_weights
-	dvc repro
 	dvc push data/raw.dvc
+	dvc repro
 	@echo
 	@$(PY) -m distillery.summary
 

@@ -26,7 +26,7 @@ def test_dvc_config_has_endpoints_but_no_credentials() -> None:
     parser = configparser.ConfigParser()
     parser.read(REPO / ".dvc" / "config")
     remotes = {s.split('"')[1]: dict(parser[s]) for s in parser.sections() if s.startswith("'remote")}
-    assert remotes["storage"]["url"] == "s3://models/dvcstore"
+    assert remotes["storage"]["url"] == "s3://dvcstore"
     assert remotes["models"]["url"] == "s3://models"
     for remote in remotes.values():
         assert "endpointurl" in remote

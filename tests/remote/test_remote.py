@@ -184,6 +184,12 @@ def test_start_is_idempotent_and_port_clash_is_clear(tmp_path) -> None:
             local.start()
 
 
+def test_weights_bucket_is_versioned_and_dvc_store_is_not(s3, s3_server) -> None:
+    """Versioning pins the weights a stage pulled; on the DVC store it would only cost CPU (README)."""
+    status = {bucket: s3.get_bucket_versioning(Bucket=bucket).get("Status") for bucket in server_module.BUCKETS}
+    assert status == {"models": "Enabled", "dvcstore": None}
+
+
 def test_missing_binary_is_clear(monkeypatch, tmp_path) -> None:
     monkeypatch.setattr(server_module.sys, "executable", str(tmp_path / "python"))
     monkeypatch.setenv("PATH", str(tmp_path))

@@ -35,7 +35,8 @@ def server(args: argparse.Namespace) -> None:
     if args.action == "start":
         settings = local.start()
         written = configure_dvc(s3settings.resolve())
-        print(f"local S3 server at {settings.endpoint_url} (bucket models, versioning on); "
+        buckets = ", ".join(f"{name} (versioned)" if versioned else name for name, versioned in local.buckets.items())
+        print(f"local S3 server at {settings.endpoint_url} (buckets {buckets}); "
               f"credentials in {local.state_dir / s3settings.CREDENTIALS_FILE}, DVC configured in {written}")
     elif args.action == "stop":
         print("stopped" if local.stop() else "no local S3 server was running")
