@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -72,6 +73,14 @@ def test_the_quantized_files_load_alone_in_a_fresh_process(work, tmp_path) -> No
     result = subprocess.run([sys.executable, "-c", LOAD_IN_A_FRESH_PROCESS, str(alone)], cwd=tmp_path,
                             capture_output=True, text=True, check=True)
     assert result.stdout.split("\n")[-2] == "int8 int8 [1, 32, 32, 3] (3, 10) True"
+
+
+def test_the_onnx_files_carry_no_path_of_the_machine_that_built_them(work) -> None:
+    """The exporter's stack traces held absolute source paths: each checkout exported different bytes."""
+    checkout = str(Path(__file__).resolve().parents[2]).encode()
+    for name in ("student_fp32.onnx", "student_int8.onnx"):
+        data = (work.path("quantized") / name).read_bytes()
+        assert checkout not in data and b"stack_trace" not in data, name
 
 
 def test_only_a_large_drop_fails_and_the_message_names_target_and_fix() -> None:

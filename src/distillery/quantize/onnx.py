@@ -33,6 +33,28 @@ def export_fp32(model: nn.Module, example: torch.Tensor, out: Path) -> None:
                               dynamic_shapes={"x": {0: batch}}, verbose=False)
         except Exception as exc:  # the exporter raises many types; name the target and re-raise as ours
             raise ExportError(f"{out.name}: torch.onnx.export failed: {exc}") from exc
+        _strip_debug_metadata(tmp)
+
+
+def _strip_debug_metadata(path: Path) -> None:
+    """Drop the exporter's per-node debug metadata (Python stack traces with absolute source paths).
+
+    With it, the same model exported from two checkouts gives two files (the int8 model and the
+    metrics inherit the difference) and the bundle carries the builder's directory layout.
+    """
+    import onnx
+
+    model = onnx.load(str(path))
+    del model.graph.metadata_props[:]
+    nodes = [*model.graph.node, *(node for function in model.functions for node in function.node)]
+    while nodes:
+        node = nodes.pop()
+        del node.metadata_props[:]
+        node.doc_string = ""
+        for attr in node.attribute:
+            subgraphs = [attr.g, *attr.graphs] if attr.HasField("g") else list(attr.graphs)
+            nodes.extend(inner for graph in subgraphs for inner in graph.node)
+    onnx.save(model, str(path))
 
 
 class _Calibration:
