@@ -8,6 +8,7 @@ against the fp32 model of the same runtime, measured in the same run.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -99,7 +100,9 @@ def quantize_student(params: Params) -> dict[str, Any]:
     reference = Reference(data.task, targets, normalised_inputs(val, normalizer), decide(fp32_scores, data.task),
                           classification_metrics(fp32_scores, targets, data.task))
     calibration = calibration_batches(data.split("train"), cfg.calibration_size, params.seed, normalizer)
-    with atomic.atomic_dir(paths.quantized) as out:
+    with atomic.atomic_dir(paths.quantized) as out, warnings.catch_warnings():
+        # torch.export deep-copies pytree specs through a class torch 2.13 deprecates; nothing for users to do
+        warnings.filterwarnings("ignore", r".*isinstance\(treespec, LeafSpec\)", FutureWarning)
         atomic.write_json(out / META, asdict(meta))
         results = {"tflite": quantize_tflite(params, student, data, normalizer, calibration, out, reference),
                    "onnx": quantize_onnx(cfg.onnx_activation, student, calibration, out, reference, cfg.latency_runs)}
