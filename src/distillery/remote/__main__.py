@@ -21,7 +21,7 @@ from distillery.remote import settings as s3settings
 from distillery.remote.client import explained, make_client
 from distillery.remote.dvc_config import configure_dvc
 from distillery.remote.publish import list_published, publish
-from distillery.remote.server import LocalS3
+from distillery.remote.server import BUCKETS, LocalS3
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -35,7 +35,7 @@ def server(args: argparse.Namespace) -> None:
     if args.action == "start":
         settings = local.start()
         written = configure_dvc(s3settings.resolve())
-        buckets = ", ".join(f"{name} (versioned)" if versioned else name for name, versioned in local.buckets.items())
+        buckets = ", ".join(f"{name} (versioned)" if versioned else name for name, versioned in BUCKETS.items())
         print(f"local S3 server at {settings.endpoint_url} (buckets {buckets}); "
               f"credentials in {local.state_dir / s3settings.CREDENTIALS_FILE}, DVC configured in {written}")
     elif args.action == "stop":

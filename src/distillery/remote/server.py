@@ -68,7 +68,6 @@ def free_ports(count: int) -> list[int]:
 class LocalS3:
     state_dir: Path = LOCAL_STATE_DIR
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
-    buckets: dict[str, bool] = field(default_factory=lambda: dict(BUCKETS))
     _process: subprocess.Popen | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -169,7 +168,7 @@ class LocalS3:
     def _ensure_buckets(self, settings: S3Settings) -> None:
         s3 = s3client.make_client(settings)
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-        for bucket, versioned in self.buckets.items():
+        for bucket, versioned in BUCKETS.items():
             if bucket not in existing:
                 s3.create_bucket(Bucket=bucket)
             if versioned:
