@@ -19,7 +19,7 @@ REPEATS = 5
 
 
 def run(workdir: Path) -> dict[str, Any]:
-    server = LocalS3.on_free_ports(workdir / "s3")
+    server = LocalS3.on_free_port(workdir / "s3")
     settings = server.start()
     try:
         s3 = make_client(settings)

@@ -83,7 +83,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory):
     """A real SeaweedFS S3 server on free ports, with its own random credentials."""
     from distillery.remote.server import LocalS3
 
-    server = LocalS3.on_free_ports(tmp_path_factory.mktemp("s3"))
+    server = LocalS3.on_free_port(tmp_path_factory.mktemp("s3"))
     settings = server.start()
     yield settings
     server.stop()

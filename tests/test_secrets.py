@@ -57,3 +57,15 @@ def test_an_mlflow_run_with_credentials_in_the_environment_records_none(tmp_path
     recorded += [p.read_bytes().decode("latin-1") for p in (work.root / "mlruns").rglob("*") if p.is_file()]
     for secret in (s3_server.access_key, s3_server.secret_key):
         assert not any(secret in text for text in recorded), "a credential reached the MLflow run or the logs"
+
+
+def test_the_local_dvc_config_holding_the_secret_is_private(tmp_path, s3_server) -> None:
+    from distillery.remote.dvc_config import configure_dvc
+
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / ".dvc" / "config").write_bytes((REPO / ".dvc" / "config").read_bytes())
+    (tmp_path / ".dvc" / "config.local").write_text("")
+    (tmp_path / ".dvc" / "config.local").chmod(0o644)  # as an older version left it
+    path = configure_dvc(s3_server, tmp_path)
+    assert s3_server.secret_key in path.read_text()
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -175,13 +176,15 @@ def test_killed_download_leaves_no_partial_file(s3, s3_server, tmp_path) -> None
     assert (tmp_path / "out" / "blob.bin").stat().st_size == blob.stat().st_size
 
 
-def test_start_is_idempotent_and_port_clash_is_clear(tmp_path) -> None:
-    local = LocalS3.on_free_ports(tmp_path / "s3")
+def test_port_clash_is_clear_and_suggests_a_port_that_is_free(tmp_path) -> None:
+    local = LocalS3.on_free_port(tmp_path / "s3")
     with socket.socket() as blocker:
-        blocker.bind(("127.0.0.1", local.ports["s3"]))
+        blocker.bind(("127.0.0.1", local.s3_port))
         blocker.listen()
-        with pytest.raises(RemoteError, match=rf"port\(s\) in use: s3 {local.ports['s3']}"):
+        with pytest.raises(RemoteError, match=rf"port\(s\) in use: s3 {local.s3_port}") as refused:
             local.start()
+    suggested = int(re.search(r"127\.0\.0\.1:(\d+) make s3-up", str(refused.value)).group(1))
+    assert suggested != local.s3_port and server_module.port_is_free(suggested)
 
 
 def test_weights_bucket_is_versioned_and_dvc_store_is_not(s3, s3_server) -> None:
@@ -198,7 +201,7 @@ def test_missing_binary_is_clear(monkeypatch, tmp_path) -> None:
 
 
 def test_second_start_finds_the_running_server(s3_server, tmp_path) -> None:
-    local = LocalS3.on_free_ports(tmp_path / "s3b")
+    local = LocalS3.on_free_port(tmp_path / "s3b")
     try:
         first = local.start()
         pid = local.running_pid()
@@ -209,9 +212,26 @@ def test_second_start_finds_the_running_server(s3_server, tmp_path) -> None:
 
 
 def test_another_endpoint_port_moves_every_port() -> None:
-    assert LocalS3.for_endpoint("http://127.0.0.1:9000").ports == server_module.DEFAULT_PORTS
+    assert LocalS3.for_endpoint("http://127.0.0.1:9000").ports == {
+        "s3": 9000, "master": 9001, "volume": 9002, "filer": 9003, "admin": 9004}
     assert LocalS3.for_endpoint("http://127.0.0.1:9100").ports == {
         "s3": 9100, "master": 9101, "volume": 9102, "filer": 9103, "admin": 9104}
+
+
+def test_two_checkouts_run_their_own_servers_side_by_side(s3_server, tmp_path) -> None:
+    """A second server on the next port block answers while the first runs (it timed out before)."""
+    second = LocalS3.for_endpoint(f"http://127.0.0.1:{server_module.next_free_block(s3_server_port(s3_server))}",
+                                  tmp_path / "second")
+    try:
+        settings = second.start(timeout=30)
+        make_client(settings).put_object(Bucket="models", Key="k", Body=b"second")
+        assert make_client(s3_server).list_objects_v2(Bucket="models", Prefix="k").get("KeyCount") == 0
+    finally:
+        second.stop()
+
+
+def s3_server_port(settings: S3Settings) -> int:
+    return int(settings.endpoint_url.rsplit(":", 1)[1])
 
 
 def test_demo_weights_check_tells_missing_from_refused(s3, s3_server, hf_weights) -> None:
@@ -245,7 +265,7 @@ def test_a_server_restarted_mid_download_is_retried_and_completes(tmp_path) -> N
     botocore's own retries or, past those, the pull's backoff loop carry the download over the gap;
     the file that lands is byte-identical.
     """
-    local = LocalS3.on_free_ports(tmp_path / "s3")
+    local = LocalS3.on_free_port(tmp_path / "s3")
     settings = local.start()
     try:
         blob = _publish_big(make_client(settings), settings, tmp_path)

@@ -10,9 +10,16 @@ REMOTES = ("storage", "models")
 
 
 def configure_dvc(settings: S3Settings, repo: Path = Path(".")) -> Path:
-    """Write endpoint and credentials for both DVC remotes into the repo's local config."""
+    """Write endpoint and credentials for both DVC remotes into the repo's local config (mode 0600).
+
+    The file is created private before the secret goes in, and made private again after DVC's
+    rewrite, so no moment exists where other users of the machine could read it.
+    """
     from dvc.config import Config
 
+    path = repo / ".dvc" / "config.local"
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
     config = Config(dvc_dir=str(repo / ".dvc"))
     with config.edit("local") as local:
         for remote in REMOTES:
@@ -20,4 +27,5 @@ def configure_dvc(settings: S3Settings, repo: Path = Path(".")) -> Path:
             section["endpointurl"] = settings.endpoint_url
             section["access_key_id"] = settings.access_key
             section["secret_access_key"] = settings.secret_key
-    return repo / ".dvc" / "config.local"
+    path.chmod(0o600)
+    return path

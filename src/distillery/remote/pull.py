@@ -15,10 +15,12 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from boto3.s3.transfer import TransferConfig
 from botocore.client import BaseClient
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 RETRYABLE = (*s3client.TRANSIENT, RetriesExceededError, ResponseStreamingError, IncompleteReadError)
 TRANSFER = TransferConfig(multipart_threshold=64 * 2**20, multipart_chunksize=16 * 2**20, max_concurrency=8)
 SOURCE_FILE = "source.json"
+SHA256 = re.compile(r"[0-9a-f]{64}")
+MAX_CHECKSUMS_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class WeightsCache:
         self.incoming = root / "incoming"
 
     def path(self, sha256: str) -> Path:
+        if not SHA256.fullmatch(sha256):
+            raise RemoteError(f"{sha256!r} is not a sha256 (64 hex digits); refusing to use it as a cache path")
         return self.root / "sha256" / sha256[:2] / sha256
 
     def has(self, sha256: str, size: int) -> bool:
@@ -96,12 +102,56 @@ def read_checksums(s3: BaseClient, settings: S3Settings, bucket: str, prefix: st
     key = folder_key(prefix, name) + CHECKSUMS
     with s3client.explained(settings, s3_url(bucket, key)):
         try:
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read(MAX_CHECKSUMS_BYTES + 1)
         except ClientError as exc:
             if not s3client.is_missing(exc):
                 raise
             raise RemoteError(missing_message(s3, bucket, prefix, name, settings)) from None
-    return json.loads(body)["files"]
+    return parse_checksums(body, s3_url(bucket, key))
+
+
+def parse_checksums(body: bytes, where: str) -> dict[str, dict[str, Any]]:
+    """``checksums.json`` as published, or a ``RemoteError`` naming what is wrong with it.
+
+    Everything in it comes from whoever can write to the bucket, so nothing is trusted: each file
+    name must be a plain relative path inside the folder (it becomes a path on this machine), each
+    hash 64 hex digits (it becomes a path in the cache), each size a non-negative integer.
+    """
+    republish = "republish the folder with `python -m distillery.remote publish`"
+    if len(body) > MAX_CHECKSUMS_BYTES:
+        raise RemoteError(f"{where}: larger than {MAX_CHECKSUMS_BYTES} bytes; not a checksums file, {republish}")
+    try:
+        files = json.loads(body.decode("utf-8"))["files"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        raise RemoteError(f"{where}: not a JSON object with a 'files' mapping; {republish}") from None
+    if not isinstance(files, dict) or not files:
+        raise RemoteError(f"{where}: 'files' lists no file; {republish}")
+    for rel, entry in files.items():
+        problem = unsafe_name(rel) or bad_entry(entry)
+        if problem:
+            raise RemoteError(f"{where}: entry {rel!r} {problem}; the pull stopped and wrote nothing")
+    return files
+
+
+def unsafe_name(rel: str) -> str | None:
+    """Why ``rel`` may not become a file inside the output folder, or None when it may."""
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or "\\" in rel or any(part in ("", ".", "..") for part in parts):
+        return "is not a plain relative path inside the folder"
+    if any(not char.isprintable() for char in rel):
+        return "has control characters in its name"
+    if rel == SOURCE_FILE:
+        return f"would overwrite the pull's own {SOURCE_FILE}"
+    return None
+
+
+def bad_entry(entry: Any) -> str | None:
+    if not isinstance(entry, dict) or not SHA256.fullmatch(str(entry.get("sha256", ""))):
+        return "has no sha256 of 64 hex digits"
+    size = entry.get("bytes")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        return "has no size in bytes"
+    return None
 
 
 def missing_message(s3: BaseClient, bucket: str, prefix: str, name: str, settings: S3Settings) -> str:
@@ -130,6 +180,12 @@ def download_verified(
             raise RemoteError(f"{s3_url(bucket, key)} is listed in {CHECKSUMS} but missing; republish it") from None
     version = head.get("VersionId") or "null"
     sha, size = expected["sha256"], expected["bytes"]
+    if head["ContentLength"] != size:
+        raise RemoteError(
+            f"{s3_url(bucket, key)} (version {version}) has {head['ContentLength']} bytes where {CHECKSUMS} says "
+            f"{size}; nothing was downloaded. The object was changed without republishing: publish it again "
+            "with `python -m distillery.remote publish`"
+        )
     from_cache = cache.has(sha, size)
     if not from_cache:
         part = cache.incoming_file(sha[:16])
