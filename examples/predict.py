@@ -2,29 +2,80 @@
 
 Needs only the bundle folder, ai-edge-litert, numpy and Pillow (onnxruntime for ``--backend onnx``)::
 
-    python examples/predict.py models/export data/raw/images/test/test_00000.png
+    python models/export/predict.py models/export data/raw/images/test/test_00000.png
 
-Steps, all documented in the bundle's inference_config.json: decode (EXIF orientation, RGB) ->
-letterbox -> normalise -> quantize the input -> run the model -> dequantize -> sigmoid/softmax ->
-thresholds. The export stage runs this very file from the bundle to check parity with the pipeline.
+Before anything is loaded, every file of the bundle is checked against its ``SHA256SUMS``. Steps,
+all documented in the bundle's inference_config.json: decode (the bundle's ``pixels.py``: EXIF
+orientation, 8-bit RGB, a pixel limit) -> letterbox (the bundle's ``letterbox.py``) -> normalise ->
+quantize the input -> run the model -> dequantize -> sigmoid/softmax -> thresholds. The export stage
+runs this very file from the bundle to check parity with the pipeline. Exit code: 0 when every
+image was classified, 1 when any could not be, 2 when the bundle itself is unusable.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps
+
+SUMS_FILE = "SHA256SUMS"
+REQUIRED_KEYS = ("labels", "letterbox", "normalization", "models", "output_activation", "thresholds", "max_pixels")
+
+
+class BundleError(Exception):
+    """The bundle folder is incomplete, damaged or from an incompatible version."""
+
+
+def verify_checksums(folder: Path) -> None:
+    """Every file listed in SHA256SUMS exists with that sha256 (``sha256sum -c`` does the same)."""
+    sums = folder / SUMS_FILE
+    if not sums.is_file():
+        raise BundleError(f"{sums}: missing; this is not a complete bundle (re-export it)")
+    for line in sums.read_text(encoding="utf-8").splitlines():
+        expected, _, name = line.partition("  ")
+        path = folder / name
+        if "/" in name or not path.is_file():
+            raise BundleError(f"{path}: listed in {SUMS_FILE} but missing; re-export or re-download the bundle")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != expected:
+            raise BundleError(f"{path}: its sha256 differs from {SUMS_FILE}: the file is damaged or was changed; "
+                              "re-export or re-download the bundle")
+
+
+def load_bundle_module(folder: Path, name: str) -> ModuleType:
+    """``<folder>/<name>.py`` as a module (registered first: dataclasses look their module up)."""
+    spec = importlib.util.spec_from_file_location(f"bundle_{name}_{abs(hash(folder.resolve()))}", folder / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    path = folder / "inference_config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    missing = [key for key in REQUIRED_KEYS if key not in config]
+    if missing:
+        raise BundleError(f"{path}: missing key(s) {', '.join(missing)}; the bundle comes from another version "
+                          "of distillery (re-export it)")
+    return config
 
 
 class Bundle:
     def __init__(self, folder: str | Path, backend: str = "tflite") -> None:
         self.folder = Path(folder)
-        self.config = json.loads((self.folder / "inference_config.json").read_text(encoding="utf-8"))
-        self.labels = (self.folder / "labels.txt").read_text(encoding="utf-8").splitlines()
+        verify_checksums(self.folder)
+        self.config = read_config(self.folder)
+        self.labels = (self.folder / "labels.txt").read_text(encoding="utf-8").split("\n")[:-1]
+        self.pixels = load_bundle_module(self.folder, "pixels")
+        box = self.config["letterbox"]
+        self.letterbox = load_bundle_module(self.folder, "letterbox").Letterbox(box["size"], box["pad_value"])
         self.backend = backend
         model = self.config["models"][backend]
         if backend == "tflite":
@@ -42,18 +93,8 @@ class Bundle:
 
     def preprocess(self, path: str | Path) -> np.ndarray:
         """An image file -> the normalised (size, size, 3) float32 array the model expects."""
-        box = self.config["letterbox"]
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image).convert("RGB")
-        size = box["size"]
-        scale = size / max(image.size)
-        new_w = max(1, min(size, round(image.size[0] * scale)))
-        new_h = max(1, min(size, round(image.size[1] * scale)))
-        if (new_w, new_h) != image.size:
-            image = image.resize((new_w, new_h), Image.Resampling.BILINEAR)
-        canvas = np.full((size, size, 3), box["pad_value"], dtype=np.uint8)
-        left, top = (size - new_w) // 2, (size - new_h) // 2
-        canvas[top : top + new_h, left : left + new_w] = np.asarray(image, dtype=np.uint8)
+        image = self.pixels.decode(path, self.config["max_pixels"], "the bundle's max_pixels")
+        canvas = self.letterbox.apply(image)
         norm = self.config["normalization"]
         return canvas.astype(np.float32) * np.float32(norm["scale"]) + np.asarray(norm["shift"], np.float32)
 
@@ -97,15 +138,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("images", nargs="+")
     parser.add_argument("--backend", choices=["tflite", "onnx"], default="tflite")
     args = parser.parse_args(argv)
-    bundle = Bundle(args.bundle, args.backend)
+    try:
+        bundle = Bundle(args.bundle, args.backend)
+    except (BundleError, OSError, ValueError) as exc:
+        print(f"predict: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    failed = 0
     for image in args.images:
         try:
             labels, scores = bundle.predict(image)
-        except (OSError, ValueError) as exc:
-            print(f"{image}: cannot classify: {exc}", file=sys.stderr)
+        except (OSError, ValueError) as exc:  # pixels.DecodeError is a ValueError
+            print(f"{image!r}: cannot classify: {exc}", file=sys.stderr)
+            failed += 1
             continue
         shown = ", ".join(f"{label} ({scores[bundle.labels.index(label)]:.2f})" for label in labels)
         print(f"{image}: {shown or 'no label'}")
+    if failed:
+        print(f"predict: {failed} of {len(args.images)} image(s) could not be classified", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

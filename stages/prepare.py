@@ -8,7 +8,7 @@ from distillery.tracking import write_metrics
 
 def prepare(params: Params) -> None:
     result = prepare_dataset(params.data, params.paths.raw, params.paths.prepared, params.seed)
-    write_metrics(params.paths, "prepare", result.metrics, record_only=["class_counts"])
+    write_metrics(params.paths, "prepare", result.metrics, record_only=["class_counts", "skipped"])
     log.info("images per split: %s; dropped: %s", result.metrics["images"],
              {k: v for k, v in result.metrics["dropped"].items() if v} or "none")
 

@@ -202,3 +202,56 @@ def test_single_label_item_needs_exactly_one_label(tmp_path) -> None:
     root = write_csv_dataset(tmp_path / "raw", rows)
     with pytest.raises(DataError, match="single-label task needs exactly one label, got 2"):
         prepare_dataset(data_cfg(task="single_label"), root, tmp_path / "out", seed=0)
+
+
+def test_train_and_val_folders_get_a_test_split_drawn_from_train(tmp_path) -> None:
+    seed = 0
+    for split, count in (("train", 20), ("val", 4)):
+        for cls in ("cat", "dog"):
+            for i in range(count):
+                seed += 1
+                write_png(tmp_path / "raw" / split / cls / f"{i}.png", seed)
+    result = prepare_dataset(data_cfg(test_fraction=0.2), tmp_path / "raw", tmp_path / "out", seed=0)
+    assert result.metrics["images"] == {"train": 32, "val": 8, "test": 8}
+    samples = (tmp_path / "out" / "samples.csv").read_text().splitlines()[1:]
+    assert all(row.split(",")[1].startswith("train/") for row in samples if row.startswith("test,"))
+
+
+def test_a_label_with_a_control_character_is_refused(tmp_path) -> None:
+    for name in ("plain", "multi\nline"):
+        for i in range(3):
+            write_png(tmp_path / "raw" / name / f"{i}.png", hash((name, i)) % 1000)
+    with pytest.raises(DataError, match=r"label 'multi\\nline' of .* has control characters"):
+        prepare_dataset(data_cfg(), tmp_path / "raw", tmp_path / "out", seed=0)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_same_path_with_two_labels_is_an_error_naming_both(tmp_path) -> None:
+    rows = multilabel_rows(tmp_path / "raw", SPLITS)
+    rows.append((rows[0][0], "c", rows[0][2]))
+    root = write_csv_dataset(tmp_path / "raw", rows)
+    with pytest.raises(DataError, match=r"img/train_0.png is declared twice with different labels: a "
+                                        r"\[manifest.csv:2\] and c \[manifest.csv:44\]"):
+        prepare_dataset(data_cfg(), root, tmp_path / "out", seed=0)
+
+
+def test_a_fifo_in_the_manifest_is_reported_not_waited_on(tmp_path) -> None:
+    import os
+
+    rows = multilabel_rows(tmp_path / "raw", SPLITS)
+    os.mkfifo(tmp_path / "raw" / "img" / "pipe.png")
+    root = write_csv_dataset(tmp_path / "raw", [*rows, ("img/pipe.png", "a", "train")])
+    with pytest.raises(DataError, match=r"unreadable: img/pipe.png \(not a regular file\)"):
+        prepare_dataset(data_cfg(), root, tmp_path / "out", seed=0)
+
+
+def test_a_file_name_with_a_newline_cannot_forge_a_line(tmp_path) -> None:
+    rows = multilabel_rows(tmp_path / "raw", SPLITS)
+    name = "img/x\nprepare: error: forged.png"
+    (tmp_path / "raw" / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "raw" / name).write_bytes(b"")
+    root = write_csv_dataset(tmp_path / "raw", [*rows, (name, "a", "train")])
+    with pytest.raises(DataError) as refused:
+        prepare_dataset(data_cfg(), root, tmp_path / "out", seed=0)
+    assert "\nprepare: error: forged" not in str(refused.value)
+    assert repr(name) in str(refused.value)

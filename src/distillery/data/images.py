@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, ImageOps
+from PIL import Image
+
+from distillery.data.pixels import DecodeError, decode
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff")
 
@@ -16,11 +17,10 @@ class ImageProblem(Exception):
 
 
 def decode_rgb(source: Path | BinaryIO, max_pixels: int, size: int | None = None) -> Image.Image:
-    """Fully decode an image file (a path, or an open binary stream of ``size`` bytes) as RGB.
+    """Fully decode an image file (a path, or an open binary stream of ``size`` bytes) as 8-bit RGB.
 
-    Honours EXIF orientation. Refuses zero-byte and truncated files, anything Pillow cannot
-    identify, and images over ``max_pixels`` (decompression bombs) before their pixels are
-    allocated.
+    Refuses zero-byte files, then everything ``pixels.decode`` refuses (truncated or unknown files,
+    decompression bombs over ``max_pixels``); wide samples (16-bit, float) are scaled, not clipped.
     """
     if size is None:
         try:
@@ -30,18 +30,6 @@ def decode_rgb(source: Path | BinaryIO, max_pixels: int, size: int | None = None
     if size == 0:
         raise ImageProblem("zero-byte file")
     try:
-        with Image.open(source) as image:
-            width, height = image.size
-            if width * height > max_pixels:
-                raise ImageProblem(
-                    f"{width}x{height} exceeds data.max_pixels={max_pixels} (decompression bomb?)"
-                )
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image.load()
-            return ImageOps.exif_transpose(image).convert("RGB")
-    except ImageProblem:
-        raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as exc:
-        raise ImageProblem(f"corrupt or unsupported image ({exc})") from None
+        return decode(source, max_pixels, "data.max_pixels")
+    except DecodeError as exc:
+        raise ImageProblem(str(exc)) from None

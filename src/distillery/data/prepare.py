@@ -22,7 +22,7 @@ from distillery.config import DataConfig
 from distillery.data import prepared
 from distillery.data.images import decode_rgb
 from distillery.data.letterbox import Letterbox
-from distillery.data.sources import SPLITS, Item, read_items
+from distillery.data.sources import SPLITS, Item, read_items, shown
 from distillery.data.splits import iterative_stratification, stratified_single
 from distillery.data.validate import Checked, Problem, Report, check_file, check_labels
 from distillery.errors import DataError
@@ -117,8 +117,16 @@ def label_matrix(checked: Sequence[Checked], vocabulary: list[str]) -> np.ndarra
 def assign_splits(
     checked: list[Checked], matrix: np.ndarray, cfg: DataConfig, task: str, seed: int
 ) -> list[str]:
+    """The split of every item: as given; test drawn from train when only train and val are given; else drawn."""
+    split_fn = stratified_single if task == "single_label" else iterative_stratification
     given = [entry.item.split for entry in checked]
     if all(split is not None for split in given):
+        if set(given) != {"train", "val"}:
+            return given  # type: ignore[return-value]
+        train = [i for i, split in enumerate(given) if split == "train"]
+        drawn = split_fn(matrix[train], {"train": 1.0 - cfg.test_fraction, "test": cfg.test_fraction}, seed)
+        for row, split in zip(train, drawn, strict=True):
+            given[row] = split
         return given  # type: ignore[return-value]
     if any(split is not None for split in given):
         missing = next(e.item for e in checked if e.item.split is None)
@@ -131,8 +139,29 @@ def assign_splits(
         "val": cfg.val_fraction,
         "test": cfg.test_fraction,
     }
-    split_fn = stratified_single if task == "single_label" else iterative_stratification
     return list(split_fn(matrix, fractions, seed))
+
+
+def refuse_unusable_labels(items: list[Item]) -> None:
+    """Labels are lines of labels.txt in the bundle: a control character in one would split or merge them."""
+    for item in items:
+        for label in item.labels:
+            if not label.isprintable():
+                raise DataError(f"{item.origin}: label {label!r} of {shown(item.path)} has control characters "
+                                "(a newline, tab, ...); rename the class folder or fix the label")
+
+
+def refuse_conflicting_labels(items: list[Item]) -> None:
+    """The same file declared twice with different labels is a mistake to fix, not a duplicate to drop."""
+    first: dict[str, Item] = {}
+    for item in items:
+        seen = first.setdefault(item.path, item)
+        if seen is not item and set(seen.labels) != set(item.labels):
+            raise DataError(
+                f"{shown(item.path)} is declared twice with different labels: "
+                f"{';'.join(seen.labels) or '(none)'} [{seen.origin}] and {';'.join(item.labels) or '(none)'} "
+                f"[{item.origin}]; keep one"
+            )
 
 
 def fingerprint(rows: Iterable[tuple[str, str, str]]) -> str:
@@ -198,7 +227,12 @@ def write_prepared(
 def prepare_dataset(cfg: DataConfig, raw: str | Path, out: str | Path, seed: int) -> PrepareResult:
     """Read, validate, deduplicate, split and letterbox ``raw`` into ``out`` atomically."""
     root = Path(raw)
-    items = read_items(root, cfg.layout, cfg.manifest)
+    listing = read_items(root, cfg.layout, cfg.manifest)
+    items = listing.items
+    for skipped in listing.skipped:
+        log.warning("skipped %s", skipped)
+    refuse_unusable_labels(items)
+    refuse_conflicting_labels(items)
     task = resolve_task(cfg.task, items, cfg.layout)
     log.info("found %d items in %s; task %s", len(items), root, task)
     report = Report(cfg.on_problem)
@@ -245,5 +279,6 @@ def prepare_dataset(cfg: DataConfig, raw: str | Path, out: str | Path, seed: int
         "no_label": {s: manifest["splits"][s]["no_label"] for s in SPLITS},
         "dropped": report.counts(),
         "found": len(items),
+        "skipped": listing.skipped,
     }
     return PrepareResult(manifest, metrics)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from distillery.config import ProblemPolicy
 from distillery.data.images import ImageProblem, decode_rgb
-from distillery.data.sources import Item
+from distillery.data.sources import Item, shown
 from distillery.errors import DataError
 
 MAX_LISTED = 30
@@ -28,7 +29,7 @@ class Problem:
     origin: str
 
     def line(self) -> str:
-        return f"{self.kind}: {self.path} ({self.detail}) [{self.origin}]"
+        return f"{self.kind}: {shown(self.path)} ({self.detail}) [{self.origin}]"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ def check_file(root: Path, item: Item, min_side: int, max_pixels: int) -> Checke
     if path is None:
         return Problem("outside_root", item.path, f"path escapes the data root {root}", item.origin)
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or device would block or never end
+            return Problem("unreadable", item.path, "not a regular file", item.origin)
         data = path.read_bytes()
     except OSError as exc:
         return Problem("unreadable", item.path, f"cannot read file ({exc.strerror})", item.origin)

@@ -1,13 +1,17 @@
 """Build ``paths.export``: models, labels, inference config, thresholds, test metrics, model card, predict.py.
 
-The parity check imports ``predict.py`` *from the bundle* and classifies every test image from its
-file (decode -> letterbox -> normalise -> interpreter -> thresholds), then compares the decisions
-with the evaluate stage's own int8 decisions; a bundle that does not reproduce the pipeline fails.
+The bundle carries the pipeline's own decoder and letterbox (``pixels.py``, ``letterbox.py``, numpy
+and Pillow only) and a ``SHA256SUMS`` of every file, which ``predict.py`` verifies before loading
+anything. The parity check imports ``predict.py`` *from the bundle* and classifies every test image
+from its file (verify -> decode -> letterbox -> normalise -> interpreter -> thresholds), then
+compares the labels and the decisions with the evaluate stage's own; a bundle that does not
+reproduce the pipeline fails.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib.util
 import json
 import logging
@@ -21,6 +25,8 @@ from tqdm import tqdm
 
 from distillery import atomic
 from distillery.config import Params
+from distillery.data import letterbox as letterbox_module
+from distillery.data import pixels as pixels_module
 from distillery.data.batches import Normalizer
 from distillery.data.prepared import SAMPLES, PreparedDataset
 from distillery.errors import ExportError
@@ -36,6 +42,8 @@ from distillery.quantize.runners import TFLiteModel
 log = logging.getLogger(__name__)
 
 PREDICT_SCRIPT = Path("examples/predict.py")  # stages run from the repository root (a dvc.yaml dep)
+SHIPPED_MODULES = (Path(pixels_module.__file__), Path(letterbox_module.__file__))  # numpy + Pillow only
+SUMS_FILE = "SHA256SUMS"
 FILES_BY_BACKEND = {"tflite": "model_int8.tflite", "onnx": "model_int8.onnx", "onnx_fp32": "model_fp32.onnx"}
 FILES = {FILES_BY_BACKEND["tflite"]: TFLITE_INT8, FILES_BY_BACKEND["onnx"]: ONNX_INT8,
          FILES_BY_BACKEND["onnx_fp32"]: ONNX_FP32}  # bundle name -> models/quantized name
@@ -65,6 +73,7 @@ def inference_config(params: Params, quantized: Path, rule: Thresholds) -> dict[
                      "output": "float32 logits"},
             "onnx_fp32": {"file": FILES_BY_BACKEND["onnx_fp32"], "layout": "NCHW", "batch": "dynamic"},
         },
+        "max_pixels": params.data.max_pixels,
         "output_activation": "sigmoid" if meta.task == "multi_label" else "softmax",
         "thresholds": {"kind": rule.kind, "global": rule.global_threshold, "per_class": rule.per_class},
     }
@@ -94,8 +103,24 @@ def fp32_student_decisions(params: Params, data: PreparedDataset, rule: Threshol
     return rule.decide(probabilities(logits, data.task))
 
 
+def write_checksums(bundle: Path) -> None:
+    """``SHA256SUMS`` in ``sha256sum`` format over every other file of the bundle."""
+    lines = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}"
+             for p in sorted(bundle.iterdir()) if p.is_file() and p.name != SUMS_FILE]
+    (bundle / SUMS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def check_labels_round_trip(bundle: Path, labels: list[str]) -> None:
+    """The labels as the bundle's predict.py reads them are the pipeline's, in order."""
+    shipped = load_predict_module(bundle).Bundle(bundle, "onnx").labels
+    if shipped != labels:
+        raise ExportError(f"{bundle / 'labels.txt'}: predict.py reads {len(shipped)} label(s) where the pipeline has "
+                          f"{len(labels)} ({shipped[:3]} vs {labels[:3]}); labels must be single printable lines")
+
+
 def parity(params: Params, bundle: Path, data: PreparedDataset, rule: Thresholds) -> dict[str, Any]:
     paths = params.paths
+    check_labels_round_trip(bundle, data.labels)
     images = test_image_paths(paths.prepared, paths.raw)
     missing = [p for p in images if not p.is_file()]
     if missing:
@@ -131,13 +156,18 @@ def build_bundle(params: Params, test_metrics: dict[str, Any], lineage: dict[str
         for name, source in FILES.items():
             shutil.copyfile(paths.quantized / source, out / name)
         shutil.copyfile(PREDICT_SCRIPT, out / "predict.py")
+        for module in SHIPPED_MODULES:
+            shutil.copyfile(module, out / module.name)
         (out / "labels.txt").write_text("\n".join(data.labels) + "\n", encoding="utf-8")
         config = inference_config(params, paths.quantized, rule)
         (out / "inference_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         shutil.copyfile(paths.evaluation / RECOMMENDATION, out / "threshold_recommendation.json")
         (out / "metrics.json").write_text(json.dumps(test_metrics, indent=2, sort_keys=True) + "\n",
                                           encoding="utf-8")
+        write_checksums(out)
         checks = parity(params, out, data, rule)
-        sizes = {p.name: p.stat().st_size for p in sorted(out.iterdir())}
+        sizes = {p.name: p.stat().st_size for p in sorted(out.iterdir()) if p.name != SUMS_FILE}
         (out / "README.md").write_text(model_card(config, test_metrics, lineage, checks, sizes), encoding="utf-8")
-    return {"parity": checks, "files": sizes | {"README.md": (paths.export / "README.md").stat().st_size}}
+        write_checksums(out)
+    files = {p.name: p.stat().st_size for p in sorted(paths.export.iterdir())}
+    return {"parity": checks, "files": files}
