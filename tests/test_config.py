@@ -76,10 +76,66 @@ def test_every_dvc_yaml_param_exists_in_params_yaml() -> None:
     assert not missing, missing
 
 
-def test_dvc_yaml_has_the_seven_stages_with_entry_points() -> None:
+def test_dvc_yaml_has_the_check_then_the_seven_stages_with_entry_points() -> None:
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    assert list(stages) == ["prepare", "pull_pretrained", "train", "distill", "quantize", "evaluate", "export"]
+    assert list(stages) == ["check_params", "prepare", "pull_pretrained", "train", "distill", "quantize", "evaluate",
+                            "export"]
     for name, stage in stages.items():
         assert stage["cmd"] == f"python -m stages.{name}"
         assert (REPO / "stages" / f"{name}.py").is_file()
         assert f"stages/{name}.py" in stage["deps"]
+        assert name == "check_params" or "${paths.records}/check_params.ok" in stage["deps"]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"train.weight_decay": float("inf")}, "train.weight_decay: inf is not a finite number"),
+        ({"train.warmup_epochs": float("inf")}, "train.warmup_epochs: inf is not a finite number"),
+        ({"distill.temperature": float("inf")}, "distill.temperature: inf is not a finite number"),
+        ({"model.input_std": [128.0, float("inf"), 128.0]}, "model.input_std[1]: inf is not a finite number"),
+        ({"model.input_mean": [float("nan"), 0.0, 0.0]}, "model.input_mean[0]: nan is not a finite number"),
+        ({"seed": 10**20}, "seed: 100000000000000000000 is out of range; expected between 0 and 4294967295"),
+        ({"seed": 1e20}, "seed: expected int, got 1e+20"),
+        ({"remote.prefix": "../../"}, "remote.prefix: '../../' must be folder names joined by '/'"),
+        ({"remote.prefix": "/abs"}, "remote.prefix: '/abs' must be folder names"),
+        ({"remote.bucket": "Models_Bucket"}, "remote.bucket: 'Models_Bucket' is not an S3 bucket name"),
+        ({"train.threads": 256}, "train.threads: 256 is more than the"),
+    ],
+)
+def test_values_that_failed_later_stages_are_refused_up_front(override: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        config.load(REPO / "params.yaml", overrides=override)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def _params_text(**replace: str) -> str:
+    text = (REPO / "params.yaml").read_text()
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new, 1)
+    return text
+
+
+def test_params_are_read_as_dvc_reads_them_yaml_1_2(tmp_path) -> None:
+    """``seed: 010`` is 10 for DVC (YAML 1.2) and was 8 for the stage (PyYAML, YAML 1.1)."""
+    from dvc.utils.serialize import parse_yaml
+
+    path = tmp_path / "params.yaml"
+    path.write_text(_params_text(**{"seed: 42": "seed: 010"}))
+    assert config.load(path).seed == parse_yaml(path.read_text(), str(path))["seed"] == 10
+    path.write_text(_params_text(**{"  epochs: 6": "  epochs: 1:30"}))
+    with pytest.raises(ConfigError, match="train.epochs: expected int, got '1:30'"):
+        config.load(path)
+    path.write_text(_params_text(**{"  pretrained: true      #": "  pretrained: yes      #"}))
+    with pytest.raises(ConfigError, match="model.pretrained: expected bool, got 'yes'"):
+        config.load(path)
+
+
+def test_anchors_and_aliases_are_refused_before_expansion(tmp_path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    bomb += "".join(f"{chr(99 + i)}: &{chr(99 + i)} [{', '.join([f'*{chr(98 + i)}'] * 9)}]\n" for i in range(8))
+    path = tmp_path / "params.yaml"
+    path.write_text(bomb + (REPO / "params.yaml").read_text())
+    with pytest.raises(ConfigError, match=r"params.yaml:1: YAML anchors and aliases \(&name, \*name\) are not allowed"):
+        config.load(path)

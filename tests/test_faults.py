@@ -86,3 +86,23 @@ def test_a_full_disk_fails_with_the_target_named_and_keeps_the_old_output(raw_wo
     assert f"{target.relative_to(raw_workdir.root)}: File too large while writing it" in last
     assert "Traceback" not in failed.stderr
     assert PreparedDataset.open(target).manifest == before and not temps_of(target)
+
+
+def test_ctrl_c_in_training_prints_one_line_and_the_next_run_resumes(raw_workdir) -> None:
+    work = Workdir(raw_workdir.root, {"train.epochs": 4})
+    work.prepare((96, 32, 32))
+    child = work.popen_stage("train")
+    checkpoint = work.root / work.params.paths.checkpoints
+    deadline = time.monotonic() + 180
+    while not any(checkpoint.glob("*")):
+        assert child.poll() is None, child.stderr.read()[-2000:]
+        assert time.monotonic() < deadline, "train never saved an epoch"
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    stderr = child.communicate(timeout=60)[1]
+    assert child.returncode == 130 and "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("train: interrupted: stopped in epoch ") and "the next `dvc repro` resumes" in last
+    assert not work.path("teacher").exists()
+    resumed = work.stage("train")
+    assert "resuming from" in resumed.stderr

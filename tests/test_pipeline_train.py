@@ -63,7 +63,9 @@ def test_the_whole_pipeline_then_what_each_change_reruns(repo) -> None:
     def rerun_after(**change: object) -> set[str]:
         repo.set_params(**change)
         out = repo.dvc("repro").stdout
-        return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+        ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+        assert "check_params" in ran, "a params change must be validated first"
+        return ran - {"check_params"}
 
     # the stage a change touches reruns; what follows reruns only if its inputs really changed
     assert "evaluate" in rerun_after(**{"thresholds.smoothing": 0.2}) <= {"evaluate", "export"}
@@ -76,3 +78,18 @@ def test_the_whole_pipeline_then_what_each_change_reruns(repo) -> None:
     report = repo.run(sys.executable, "-m", "distillery.report", "--base", "HEAD~1").stdout
     assert "| file | key | base | this branch | change |" in report
     assert "distill | student.val.macro_f1 |" in report and "student.size | tiny | quarter |" in report
+
+
+def test_a_refused_value_stops_before_any_output_is_deleted(repo) -> None:
+    """DVC deletes a stage's outputs before running it: the check stage refuses the value first."""
+    repo.dvc("repro")
+    teacher = {p.name: p.read_bytes() for p in (repo.root / "models" / "teacher").iterdir()}
+    train_metrics = (repo.root / "metrics" / "train.json").read_bytes()
+    repo.set_params(**{"train.epochs": 0})
+    result = repo.dvc("repro", check=False)
+    assert result.returncode != 0
+    assert "check_params: error: train.epochs: 0 is out of range; expected >= 1" in result.stderr + result.stdout
+    assert "Running stage 'train'" not in result.stdout
+    assert {p.name: p.read_bytes() for p in (repo.root / "models" / "teacher").iterdir()} == teacher
+    assert (repo.root / "metrics" / "train.json").read_bytes() == train_metrics
+    repo.set_params(**{"train.epochs": 2})

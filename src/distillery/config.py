@@ -2,23 +2,35 @@
 
 Every key is required and every unknown key is an error, so a typo (including one passed
 with ``dvc exp run -S``, which DVC accepts silently) fails fast with one line that names the
-key and says what is allowed. Ranges live beside the fields they constrain.
+key and says what is allowed. Ranges live beside the fields they constrain; numbers must be
+finite. The file is parsed as DVC parses it (ruamel.yaml, YAML 1.2), so the values a stage uses
+are the values DVC hashes (PyYAML's YAML 1.1 read ``seed: 010`` as 8 and ``1:30`` as 90), and
+anchors and aliases are refused before anything is expanded (an alias bomb).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
+import re
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-import yaml
-
 from distillery.errors import ConfigError
 
 PARAMS_FILE = "params.yaml"
+MAX_SEED = 2**32 - 1  # numpy's and torch's seeds
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's bucket naming rules
+PREFIX_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def machine_cores() -> int:
+    """The cores this process may run on (its affinity), which bounds useful thread counts."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 Policy = Literal["error", "drop"]
 
@@ -163,6 +175,9 @@ class TrainConfig:
             raise ConfigError(
                 f"train.head_epochs ({self.head_epochs}) must be < train.epochs ({self.epochs})"
             )
+        if self.threads > machine_cores():
+            raise ConfigError(f"train.threads: {self.threads} is more than the {machine_cores()} core(s) this machine "
+                              "gives the stage; more threads than cores only slow training down")
 
 
 @dataclass(frozen=True)
@@ -219,6 +234,14 @@ class RemoteConfig:
     dvc_remote: str
     retries: int = at_least(0)
 
+    def __post_init__(self) -> None:
+        if not BUCKET_NAME.fullmatch(self.bucket):
+            raise ConfigError(f"remote.bucket: {self.bucket!r} is not an S3 bucket name (3-63 characters: "
+                              "lowercase letters, digits, '.' and '-')")
+        if not all(PREFIX_PART.fullmatch(part) for part in self.prefix.split("/")):
+            raise ConfigError(f"remote.prefix: {self.prefix!r} must be folder names joined by '/' (letters, digits, "
+                              "'.', '_', '-'; no leading or trailing '/', no '.' or '..'), e.g. pretrained_models")
+
 
 @dataclass(frozen=True)
 class TrackingConfig:
@@ -230,7 +253,7 @@ class TrackingConfig:
 
 @dataclass(frozen=True)
 class Params:
-    seed: int = at_least(0)
+    seed: int = between(0, MAX_SEED)
     paths: Paths
     data: DataConfig
     model: ModelConfig
@@ -247,14 +270,27 @@ def load(path: str | Path = PARAMS_FILE, overrides: Mapping[str, Any] | None = N
     """Read and validate params.yaml; ``overrides`` maps dotted keys to values, like ``-S``."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path.read_text(encoding="utf-8"), path)
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: not found; run stages from the repository root") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from exc
     for dotted, value in (overrides or {}).items():
         set_dotted(raw, dotted, value)
     return parse(raw)
+
+
+def read_yaml(text: str, path: Path) -> Any:
+    """Parse as DVC does (ruamel.yaml's safe loader, YAML 1.2), after refusing anchors and aliases."""
+    from ruamel.yaml import YAML, YAMLError
+    from ruamel.yaml.events import AliasEvent
+
+    try:
+        for event in YAML(typ="safe", pure=True).parse(text):
+            if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+                raise ConfigError(f"{path}:{event.start_mark.line + 1}: YAML anchors and aliases (&name, *name) are "
+                                  "not allowed in params; write the values out")
+        return YAML(typ="safe").load(text)
+    except YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from None
 
 
 def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
@@ -307,6 +343,8 @@ def _scalar(tp: type, value: Any, where: str) -> Any:
     }[tp]
     if not ok:
         raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
+    if tp is float and not math.isfinite(value):
+        raise ConfigError(f"{where}: {value!r} is not a finite number")
     return float(value) if tp is float else value
 
 

@@ -27,3 +27,7 @@ class ExportError(DistilleryError):
 
 class StorageError(DistilleryError):
     """A write failed for lack of room: disk full, quota, or a file-size limit."""
+
+
+class Interrupted(DistilleryError):
+    """The user stopped a stage (Ctrl-C); the message says what is kept and how to go on."""

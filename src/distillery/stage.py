@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from distillery import config
-from distillery.errors import DistilleryError
+from distillery.errors import DistilleryError, Interrupted
 from distillery.tracking import add_to_record
 
 log = logging.getLogger("distillery")
@@ -42,6 +42,13 @@ def run_stage(name: str, body: Callable[[config.Params], None]) -> None:
         seconds = time.perf_counter() - started
         if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 alone writes the record
             add_to_record(params.paths, name, stage_seconds=round(seconds, 2))
+    except Interrupted as exc:
+        print(f"{name}: interrupted: {exc}", file=sys.stderr)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted after {time.perf_counter() - started:.0f} s; outputs are written atomically, "
+              "so none is half-written: run `dvc repro` again", file=sys.stderr)
+        sys.exit(130)
     except DistilleryError as exc:
         print(f"{name}: error: {exc}", file=sys.stderr)
         sys.exit(1)

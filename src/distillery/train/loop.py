@@ -34,6 +34,7 @@ from distillery import atomic
 from distillery.config import TrainConfig
 from distillery.data.batches import Normalizer, to_tensor
 from distillery.data.prepared import PreparedSplit
+from distillery.errors import Interrupted
 from distillery.evaluate.metrics import PRIMARY_METRIC, classification_metrics, probabilities
 from distillery.models.inference import predict_logits
 from distillery.models.registry import is_head
@@ -303,6 +304,33 @@ class Trainer:
         schedule.apply(self.optimizer)
         state = self._resume(schedule)
         resumed_from, started = state.epoch, time.perf_counter()
+        try:
+            self._run_epochs(train, val, state, schedule)
+        except KeyboardInterrupt:
+            kept = (f"finished epochs are saved in {self.checkpoint}: the next `dvc repro` resumes after the last "
+                    "of them") if self.checkpoint is not None and state.epoch else "no epoch had finished"
+            raise Interrupted(f"stopped in epoch {state.epoch + 1} of {s.epochs}; {kept}") from None
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        if self.checkpoint is not None and self.rank == 0:
+            self.checkpoint.unlink(missing_ok=True)
+        for name, param in self.model.named_parameters():
+            param.requires_grad_(name in self.phase_b_names)
+        _, _, val_metrics = self._validate(val) if self.rank == 0 else (0, 0, {})
+        history = [EpochLog(**h) for h in state.history]
+        speeds = [h.images_per_second for h in history[resumed_from:]] or [h.images_per_second for h in history]
+        return FitResult(
+            history=history, best_epoch=state.best_epoch, best_metric=state.best_metric, val_metrics=val_metrics,
+            seconds=round(time.perf_counter() - started, 2),
+            images_per_second=float(np.median(speeds)) if speeds else 0.0,
+            resumed_from_epoch=resumed_from,
+            trainable_parameters=sum(p.numel() for n, p in self.model.named_parameters() if n in self.phase_b_names),
+            total_parameters=sum(p.numel() for p in self.model.parameters()),
+        )
+
+    def _run_epochs(self, train: PreparedSplit, val: PreparedSplit, state: _State, schedule: Schedule) -> None:
+        """Train from ``state.epoch`` on: validate, keep the best, stop early, checkpoint after each epoch."""
+        s = self.settings
         while state.epoch < s.epochs:
             epoch = state.epoch
             phase = self._set_phase(epoch)
@@ -335,20 +363,3 @@ class Trainer:
                 flag = [state.epoch]
                 dist.broadcast_object_list(flag, src=0)
                 state.epoch = flag[0]
-        if self.best_state is not None:
-            self.model.load_state_dict(self.best_state)
-        if self.checkpoint is not None and self.rank == 0:
-            self.checkpoint.unlink(missing_ok=True)
-        for name, param in self.model.named_parameters():
-            param.requires_grad_(name in self.phase_b_names)
-        _, _, val_metrics = self._validate(val) if self.rank == 0 else (0, 0, {})
-        history = [EpochLog(**h) for h in state.history]
-        speeds = [h.images_per_second for h in history[resumed_from:]] or [h.images_per_second for h in history]
-        return FitResult(
-            history=history, best_epoch=state.best_epoch, best_metric=state.best_metric, val_metrics=val_metrics,
-            seconds=round(time.perf_counter() - started, 2),
-            images_per_second=float(np.median(speeds)) if speeds else 0.0,
-            resumed_from_epoch=resumed_from,
-            trainable_parameters=sum(p.numel() for n, p in self.model.named_parameters() if n in self.phase_b_names),
-            total_parameters=sum(p.numel() for p in self.model.parameters()),
-        )
