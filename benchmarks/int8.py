@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from distillery import config
-from distillery.data.batches import Normalizer
+from distillery.artifacts.quantized import ONNX_FP32, ONNX_INT8, TFLITE_FP32, TFLITE_INT8
+from distillery.data.batches import Normalizer, normalised_inputs
 from distillery.data.prepared import PreparedDataset
-from distillery.evaluate.metrics import PRIMARY_METRIC, classification_metrics, probabilities
-from distillery.quantize.run import ONNX_FP32, ONNX_INT8, TFLITE_FP32, TFLITE_INT8, normalised_inputs
-from distillery.quantize.runners import OnnxModel, TFLiteModel, median_latencies_ms
+from distillery.runners import OnnxModel, TFLiteModel, median_latencies_ms
+from distillery.tasks.classification.metrics import PRIMARY_METRIC, classification_metrics, probabilities
 
 RUNS = 500
 FILES = {"tflite": (TFLiteModel, TFLITE_INT8, TFLITE_FP32), "onnx": (OnnxModel, ONNX_INT8, ONNX_FP32)}

@@ -23,11 +23,13 @@ from distillery.data.batches import Normalizer, to_tensor
 from distillery.data.demo import DemoSpec, write_multilabel
 from distillery.data.prepare import prepare_dataset
 from distillery.data.prepared import PreparedDataset, PreparedSplit
-from distillery.models.inference import logits_of
 from distillery.models.registry import create_model
-from distillery.train.augment import Augmenter
+from distillery.tasks import get_task
+from distillery.tasks.classification import logits_of
+from distillery.tasks.classification.augment import Augmenter
+from distillery.tasks.classification.losses import classification_loss
 from distillery.train.loop import FitSettings, Schedule, Trainer
-from distillery.train.losses import classification_loss
+from distillery.train.teacher import task_scorer
 
 STEPS = 60
 REPEATS = 5
@@ -83,9 +85,9 @@ def run(params: config.Params, workdir: Path) -> dict[str, Any]:
                   cutout=0.0)
 
     def stage(augment) -> float:
-        trainer = Trainer(fresh_model(), family, data.task, FitSettings.from_train(params.train, 0, head_epochs=0),
-                          lambda m, x, y: loss(logits_of(m, x), y), loss, normalizer,
-                          Augmenter(augment, data.letterbox.pad_value))
+        trainer = Trainer(fresh_model(), family, FitSettings.from_train(params.train, 0, head_epochs=0),
+                          lambda m, x, y: loss(logits_of(m, x), y), task_scorer(get_task("classification"), loss, data),
+                          normalizer, Augmenter(augment, data.letterbox.pad_value))
         return stage_loop(trainer, split, batch)
 
     runs: dict[str, list[float]] = {"bare": [], "stage": [], "stage_no_augment": []}

@@ -12,15 +12,19 @@ from dataclasses import fields
 from distillery import atomic
 from distillery.config import PARAMS_FILE, Params
 from distillery.stage import log, run_stage
+from distillery.tasks import get_task
 
 CHECKED = "check_params.ok"  # in paths.records; not "<stage>.json", so no timing is added to it
 
 
+TASK_PARTS = ()  # the task parts this stage runs (its DVC deps cover them; distillery.tasks.base)
+
 def check_params(params: Params) -> None:
+    get_task(params.task)  # an unknown task fails here, naming the known ones
     sections = [f.name for f in fields(Params)]
     atomic.write_json(params.paths.records / CHECKED, {"file": PARAMS_FILE, "valid": True, "sections": sections})
     log.info("%s: every key of %d sections is valid", PARAMS_FILE, len(sections))
 
 
 if __name__ == "__main__":
-    run_stage("check_params", check_params)
+    run_stage("check_params", check_params, scoped=False, parts=TASK_PARTS)

@@ -2,22 +2,24 @@
 
 from typing import Any
 
+from distillery.artifacts import quantized
+from distillery.artifacts.quantized import TARGETS
 from distillery.config import Params
-from distillery.evaluate.report import read_quantized_meta
 from distillery.export.bundle import build_bundle
-from distillery.quantize import TARGETS
 from distillery.remote import settings as s3settings
 from distillery.remote.client import make_client
 from distillery.remote.publish import publish
 from distillery.stage import log, run_stage
+from distillery.tasks import get_task
 from distillery.tracking import git_commit, read_record, write_metrics
 
+TASK_PARTS = ("export", "scoring")  # the task parts this stage runs (its DVC deps cover them; distillery.tasks.base)
 
-def lineage(params: Params) -> dict[str, Any]:
-    meta = read_quantized_meta(params.paths.quantized)
+def lineage(params: Params, primary: str) -> dict[str, Any]:
+    meta = quantized.read_meta(params.paths.quantized)
     quantize = read_record(params.paths, "quantize")
     student = {"family": meta.family, "size": meta.size, "distillation": meta.lineage["distillation"],
-               "val_macro_f1": quantize["fp32"]["val"]["macro_f1"]}
+               f"val_{primary}": quantize["fp32"]["val"][primary]}
     quantization = {"method": quantize["method"], "calibration_images": quantize["calibration_images"],
                     "onnx_activation_type": quantize["onnx"]["activation_type"]}
     for target in TARGETS:
@@ -28,10 +30,9 @@ def lineage(params: Params) -> dict[str, Any]:
 
 
 def export(params: Params) -> None:
-    evaluation = read_record(params.paths, "evaluate")
-    test = {"tflite_int8": evaluation["test"]["tuned"], "tflite_int8_flat": evaluation["test"]["flat"],
-            "onnx_int8": evaluation["test"]["onnx_int8_tuned"], "images": evaluation["test"]["images"]}
-    result = build_bundle(params, test, lineage(params))
+    task = get_task(params.task)
+    test = task.bundle_metrics(read_record(params.paths, "evaluate"))
+    result = build_bundle(task, params, test, lineage(params, task.primary_metric))
     if params.export.publish:
         settings = s3settings.resolve()
         name = f"{params.export.name}/{git_commit()[:7]}"
@@ -43,4 +44,4 @@ def export(params: Params) -> None:
 
 
 if __name__ == "__main__":
-    run_stage("export", export)
+    run_stage("export", export, parts=TASK_PARTS)

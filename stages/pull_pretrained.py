@@ -10,17 +10,19 @@ from dataclasses import asdict
 from pathlib import Path
 
 from distillery.config import Params
-from distillery.models.registry import check_known
 from distillery.remote import settings as s3settings
 from distillery.remote.client import make_client
 from distillery.remote.pull import pull_weights
 from distillery.stage import log, run_stage
+from distillery.tasks import get_task
 from distillery.tracking import write_metrics
 
+TASK_PARTS = ()  # the task parts this stage runs (its DVC deps cover them; distillery.tasks.base)
 
 def pull_pretrained(params: Params) -> None:
-    check_known(params.model.family, params.model.size)  # a typo fails here, not as a missing S3 object
-    check_known(params.distill.student.family, params.distill.student.size, key="distill.student")
+    task = get_task(params.task)  # a typo fails here, not as a missing S3 object
+    task.check_family(params.model.family, params.model.size)
+    task.check_family(params.distill.student.family, params.distill.student.size, key="distill.student")
     settings = s3settings.resolve()
     s3 = make_client(settings)
     wanted: dict[str, tuple[str, Path]] = {
@@ -50,4 +52,4 @@ def pull_pretrained(params: Params) -> None:
 
 
 if __name__ == "__main__":
-    run_stage("pull_pretrained", pull_pretrained)
+    run_stage("pull_pretrained", pull_pretrained, parts=TASK_PARTS)

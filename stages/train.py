@@ -5,10 +5,12 @@ from dataclasses import asdict
 from distillery.config import Params
 from distillery.distributed import launch_or_join
 from distillery.stage import log, run_stage
+from distillery.tasks import get_task
 from distillery.tracking import Tracker, write_csv, write_metrics
 from distillery.train.loop import history_rows
 from distillery.train.teacher import train_teacher
 
+TASK_PARTS = ("training", "scoring")  # the task parts this stage runs (its DVC deps cover them; distillery.tasks.base)
 
 def train(params: Params) -> None:
     with (
@@ -16,7 +18,8 @@ def train(params: Params) -> None:
         Tracker(params.tracking, "train") if rank == 0 else Tracker.disabled() as tracker,
     ):
             tracker.params({"model": asdict(params.model), "train": asdict(params.train), "seed": params.seed})
-            result = train_teacher(params, tracker, threads)
+            task = get_task(params.task)
+            result = train_teacher(task, params, tracker, threads)
             if rank != 0:
                 return
             fit = result.fit
@@ -36,9 +39,9 @@ def train(params: Params) -> None:
             write_csv(params.paths.plots / "train.csv", history_rows(fit.history))
             tracker.metrics({"final": fit.val_metrics})
             tracker.artifacts(params.paths.teacher, "teacher")
-            log.info("teacher: val macro-F1 %.4f (best epoch %d) in %.0f s, %.0f img/s",
-                     fit.val_metrics["macro_f1"], fit.best_epoch, fit.seconds, fit.images_per_second)
+            log.info("teacher: val %s %.4f (best epoch %d) in %.0f s, %.0f img/s", task.primary_metric,
+                     fit.val_metrics[task.primary_metric], fit.best_epoch, fit.seconds, fit.images_per_second)
 
 
 if __name__ == "__main__":
-    run_stage("train", train)
+    run_stage("train", train, parts=TASK_PARTS)

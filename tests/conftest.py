@@ -112,13 +112,27 @@ def hf_weights(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_quantized(tmp_path_factory):
-    """A tiny pipeline run through prepare, train, distill and quantize (no DVC): for later stages' tests."""
+def tiny_pipelines(tmp_path_factory):
+    """``build(task)``: a tiny pipeline of that task run through its stage entry points from prepare to
+    quantize (no DVC), built once per session: for later stages' tests and the task contract test."""
+    from distillery.tasks import get_task
     from tests.workdir import Workdir
 
-    work = Workdir(tmp_path_factory.mktemp("tiny-pipeline"), {"quantize.latency_runs": 5, "quantize.max_drop": 100.0,
-                                                              "quantize.calibration_size": 64})
-    work.prepare()
-    for stage in ("train", "distill", "quantize"):
-        work.stage(stage)
-    return work
+    built = {}
+
+    def build(task: str):
+        if task not in built:
+            work = Workdir(tmp_path_factory.mktemp(f"tiny-{task}"), {
+                "quantize.latency_runs": 5, "quantize.max_drop": 100.0, "quantize.calibration_size": 64}, task)
+            get_task(task).write_example_data(work.path("raw"), (128, 48, 48), 7)
+            for stage in ("prepare", "train", "distill", "quantize"):
+                work.stage(stage)
+            built[task] = work
+        return built[task]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def tiny_quantized(tiny_pipelines):
+    return tiny_pipelines("classification")

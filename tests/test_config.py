@@ -139,3 +139,35 @@ def test_anchors_and_aliases_are_refused_before_expansion(tmp_path) -> None:
     path.write_text(bomb + (REPO / "params.yaml").read_text())
     with pytest.raises(ConfigError, match=r"params.yaml:1: YAML anchors and aliases \(&name, \*name\) are not allowed"):
         config.load(path)
+
+
+def test_the_old_data_task_key_names_its_replacement() -> None:
+    raw = config.read_yaml((REPO / "params.yaml").read_text(), REPO / "params.yaml")
+    raw["data"]["task"] = raw["data"].pop("label_mode")
+    with pytest.raises(ConfigError, match=r"^data.task: renamed to data.label_mode \(auto \| single_label"):
+        config.parse(raw)
+
+
+def test_an_unknown_task_fails_before_any_work_listing_the_known_ones(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text().replace(
+        "task: classification", "task: nosuchtask", 1))
+    (tmp_path / "dvc.yaml").write_bytes((REPO / "dvc.yaml").read_bytes())
+    result = subprocess.run([sys.executable, "-m", "stages.check_params"], cwd=tmp_path, capture_output=True,
+                            text=True, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "check_params: error: task: 'nosuchtask' is not a known task; known tasks: classification" in result.stderr
+    assert not (tmp_path / "metrics").exists()
+
+
+def test_a_stage_reading_an_undeclared_param_fails_naming_it(params) -> None:
+    view = config.Declared(params, "quantize", config.declared_params("quantize", REPO / "dvc.yaml"))
+    assert view.quantize.method == params.quantize.method and view.train.batch_size == params.train.batch_size
+    assert view.paths == params.paths  # where files go is not a param of the result
+    with pytest.raises(ConfigError, match=r"stage quantize reads train.lr, which its params in dvc.yaml do not "
+                                          r"declare: add `- train.lr`"):
+        _ = view.train.lr
+    with pytest.raises(ConfigError, match="stage quantize reads model, which"):
+        _ = view.model

@@ -14,35 +14,23 @@ import yaml
 from distillery import config
 from distillery.data.demo import DemoSpec, write_multilabel
 from distillery.data.prepare import prepare_dataset
+from distillery.tasks import get_task
 
 REPO = Path(__file__).resolve().parents[1]
 
-TINY = {
-    "data.image_size": 32,
-    "model.family": "resnet",
-    "model.size": "tiny",
-    "model.pretrained": False,
-    "train.epochs": 3,
-    "train.head_epochs": 1,
-    "train.batch_size": 32,
-    "train.lr": 0.01,
-    "train.warmup_epochs": 0.2,
-    "train.patience": 5,
-    "distill.student.size": "tiny",
-    "distill.student.pretrained": False,
-    "distill.epochs": 2,
-    "tracking.enabled": False,
-}
+TINY = {**get_task("classification").tiny_params, "tracking.enabled": False}
 
 
 class Workdir:
-    def __init__(self, root: Path, overrides: dict[str, Any]) -> None:
+    def __init__(self, root: Path, overrides: dict[str, Any], task: str = "classification") -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         raw = yaml.safe_load((REPO / "params.yaml").read_text())
-        for key, value in {**TINY, **overrides}.items():
+        tiny = TINY if task == "classification" else {**get_task(task).tiny_params, "tracking.enabled": False}
+        for key, value in {**tiny, "task": task, **overrides}.items():
             config.set_dotted(raw, key, value)
         (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+        (root / "dvc.yaml").write_bytes((REPO / "dvc.yaml").read_bytes())  # stages read their declared params
         (root / "examples").mkdir(exist_ok=True)
         (root / "examples" / "predict.py").write_bytes((REPO / "examples" / "predict.py").read_bytes())
         self.params = config.load(root / "params.yaml")

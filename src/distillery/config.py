@@ -23,6 +23,9 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from distillery.errors import ConfigError
 
 PARAMS_FILE = "params.yaml"
+PIPELINE_FILE = "dvc.yaml"
+RENAMED = {"data.task": "data.label_mode (auto | single_label | multi_label); `task` now names the kind of problem"}
+INFRASTRUCTURE = ("paths", "tracking")  # where files go and where runs are logged: every stage may read them
 MAX_SEED = 2**32 - 1  # numpy's and torch's seeds
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's bucket naming rules
 PREFIX_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -96,7 +99,7 @@ class ProblemPolicy:
 class DataConfig:
     layout: Literal["auto", "folders", "csv", "split_files"]
     manifest: str
-    task: Literal["auto", "single_label", "multi_label"]
+    label_mode: Literal["auto", "single_label", "multi_label"]
     labels: tuple[str, ...]
     image_size: int = between(8, 1024)
     pad_value: int = between(0, 255)
@@ -253,6 +256,7 @@ class TrackingConfig:
 
 @dataclass(frozen=True)
 class Params:
+    task: str  # a registered task (distillery.tasks): classification, ...
     seed: int = between(0, MAX_SEED)
     paths: Paths
     data: DataConfig
@@ -363,6 +367,9 @@ def _build(cls: Any, value: Any, key: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     prefix = f"{key}." if key else ""
     for name in value:
+        if f"{prefix}{name}" in RENAMED:
+            raise ConfigError(f"{prefix}{name}: renamed to {RENAMED[f'{prefix}{name}']}; rename the key in "
+                              f"{PARAMS_FILE}")
         if name not in fields:
             known = ", ".join(fields)
             raise ConfigError(f"{prefix}{name}: unknown key; known keys here: {known}")
@@ -380,3 +387,40 @@ def _build(cls: Any, value: Any, key: str) -> Any:
             )
         kwargs[name] = converted
     return cls(**kwargs)
+
+
+def declared_params(stage: str, pipeline: str | Path = PIPELINE_FILE) -> frozenset[str]:
+    """The dotted params keys ``stage`` lists under ``params:`` in dvc.yaml."""
+    from ruamel.yaml import YAML
+
+    try:
+        stages = YAML(typ="safe").load(Path(pipeline).read_text(encoding="utf-8"))["stages"]
+    except FileNotFoundError:
+        raise ConfigError(f"{pipeline}: not found; run stages from the repository root") from None
+    if stage not in stages:
+        raise ConfigError(f"{pipeline}: has no stage {stage!r}")
+    return frozenset(key for key in stages[stage].get("params", []) if isinstance(key, str))
+
+
+class Declared:
+    """A read-only view of ``Params`` (or a section) where a stage reads only what dvc.yaml declares for it.
+
+    DVC reruns a stage when a params key it declares changes, and only then: a stage that read an
+    undeclared key would keep a stale output. Reading one raises a ``ConfigError`` naming the stage
+    and the key. A declared key returns its value (a whole declared section returns the dataclass);
+    a section with some keys declared returns another view. ``paths`` and ``tracking`` are not
+    params of a stage's result and are always readable.
+    """
+
+    def __init__(self, node: Any, stage: str, declared: frozenset[str], prefix: str = "") -> None:
+        self._node, self._stage, self._declared, self._prefix = node, stage, declared, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._node, name)
+        key = f"{self._prefix}{name}"
+        if key.split(".")[0] in INFRASTRUCTURE or any(key == d or key.startswith(f"{d}.") for d in self._declared):
+            return value
+        if any(d.startswith(f"{key}.") for d in self._declared):
+            return Declared(value, self._stage, self._declared, f"{key}.")
+        raise ConfigError(f"stage {self._stage} reads {key}, which its params in {PIPELINE_FILE} do not declare: "
+                          f"add `- {key}` to its params there, so that a change of it reruns the stage")

@@ -32,12 +32,13 @@ from distillery.data.batches import Normalizer
 from distillery.data.demo import DemoSpec, load_scans, render_image, split_scans
 from distillery.data.prepared import PreparedSplit
 from distillery.errors import DistilleryError
-from distillery.models.inference import logits_of
 from distillery.models.registry import create_model
-from distillery.train.augment import Augmenter
-from distillery.train.loop import FitSettings, Trainer
-from distillery.train.losses import classification_loss
-from distillery.train.teacher import configure_torch
+from distillery.runtime import configure_torch
+from distillery.tasks.classification import logits_of
+from distillery.tasks.classification.augment import Augmenter
+from distillery.tasks.classification.losses import classification_loss
+from distillery.tasks.classification.metrics import PRIMARY_METRIC, classification_metrics, probabilities
+from distillery.train.loop import FitSettings, Scorer, Trainer
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,10 @@ def pretrain(family: str, size: str, recipe: Recipe, count: int, seed: int, thre
     settings = FitSettings(epochs=epochs, head_epochs=0, batch_size=64, lr=recipe.lr, weight_decay=0.05,
                            schedule="cosine", warmup_epochs=0.1, unfreeze="all", unfreeze_fraction=1.0,
                            backbone_lr_factor=1.0, patience=epochs, seed=seed)
-    trainer = Trainer(model, family, "single_label", settings, objective=lambda m, x, y: loss(logits_of(m, x), y),
-                      val_loss=loss, normalizer=Normalizer(params.model.input_mean, params.model.input_std),
+    scorer = Scorer(forward=logits_of, loss=loss, primary=PRIMARY_METRIC, metrics=lambda outputs, targets: (
+        classification_metrics(probabilities(outputs, "single_label"), targets, "single_label")))
+    trainer = Trainer(model, family, settings, objective=lambda m, x, y: loss(logits_of(m, x), y), scorer=scorer,
+                      normalizer=Normalizer(params.model.input_mean, params.model.input_std),
                       augmenter=Augmenter(NO_AUGMENT, 0))
     result = trainer.fit(train, val)
     with atomic.atomic_dir(out) as tmp:

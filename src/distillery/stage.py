@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from distillery import config
 from distillery.errors import DistilleryError, Interrupted
+from distillery.tasks.base import parts_of_stage
 from distillery.tracking import add_to_record
 
 log = logging.getLogger("distillery")
@@ -27,10 +28,14 @@ def configure_environment() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def run_stage(name: str, body: Callable[[config.Params], None]) -> None:
+def run_stage(name: str, body: Callable[[config.Params], None], scoped: bool = True,
+              parts: tuple[str, ...] = ()) -> None:
     """Load params.yaml, run ``body``, and turn a ``DistilleryError`` into exit code 1.
 
-    The stage's wall time goes into its record (``stage_seconds``), for ``make bench``.
+    ``body`` sees the params through ``config.Declared``: only what dvc.yaml declares for the stage
+    (``scoped=False`` for the stage that validates the whole file), and may load only the task
+    ``parts`` the stage declares (``TASK_PARTS``). The stage's wall time goes into its record
+    (``stage_seconds``), for ``make bench``.
     """
     logging.basicConfig(level=logging.WARNING, format=f"[{name}] %(message)s", stream=sys.stderr)
     log.setLevel(logging.INFO)  # our own progress; libraries (onnxscript, litert) only warn
@@ -38,7 +43,8 @@ def run_stage(name: str, body: Callable[[config.Params], None]) -> None:
     started = time.perf_counter()
     try:
         params = config.load()
-        body(params)
+        with parts_of_stage(name, parts):
+            body(config.Declared(params, name, config.declared_params(name)) if scoped else params)
         seconds = time.perf_counter() - started
         if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 alone writes the record
             add_to_record(params.paths, name, stage_seconds=round(seconds, 2))

@@ -201,7 +201,7 @@ def test_single_label_item_needs_exactly_one_label(tmp_path) -> None:
     rows[0] = (rows[0][0], "a;b", rows[0][2])
     root = write_csv_dataset(tmp_path / "raw", rows)
     with pytest.raises(DataError, match="single-label task needs exactly one label, got 2"):
-        prepare_dataset(data_cfg(task="single_label"), root, tmp_path / "out", seed=0)
+        prepare_dataset(data_cfg(label_mode="single_label"), root, tmp_path / "out", seed=0)
 
 
 def test_train_and_val_folders_get_a_test_split_drawn_from_train(tmp_path) -> None:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from distillery import config
-from distillery.evaluate.metrics import classification_metrics
-from distillery.evaluate.thresholds import Thresholds, grid, no_label_rate, objective_value, tune
+from distillery.tasks.classification.metrics import classification_metrics
+from distillery.tasks.classification.thresholds import Thresholds, grid, no_label_rate, objective_value, tune
 
 CFG = config.load().thresholds
 

@@ -12,7 +12,7 @@ import pytest
 from distillery.errors import ExportError
 from distillery.quantize.calibration import calibration_indices
 from distillery.quantize.run import check_drop
-from distillery.quantize.runners import dequantize_output, quantize_input
+from distillery.runners import dequantize_output, quantize_input
 from tests.workdir import Workdir
 
 pytestmark = pytest.mark.slow
@@ -85,9 +85,9 @@ def test_the_onnx_files_carry_no_path_of_the_machine_that_built_them(work) -> No
 
 def test_only_a_large_drop_fails_and_the_message_names_target_and_fix() -> None:
     results = {"tflite": {"metric_drop": 0.4}, "onnx": {"metric_drop": 1.3}}
-    check_drop({"tflite": results["tflite"]}, max_drop=1.0, method="ptq")
+    check_drop({"tflite": results["tflite"]}, max_drop=1.0, method="ptq", metric="macro_f1")
     with pytest.raises(ExportError, match=r"onnx int8 loses 1.30 points .*quantize.max_drop is 1.0.*method: qat"):
-        check_drop(results, max_drop=1.0, method="ptq")
+        check_drop(results, max_drop=1.0, method="ptq", metric="macro_f1")
 
 
 def test_qat_fine_tunes_then_converts(work) -> None:

@@ -12,12 +12,14 @@ from distillery import config
 from distillery.data.batches import Normalizer
 from distillery.data.prepared import PreparedDataset
 from distillery.models.checkpoint import ModelMeta, load_model_dir, save_model_dir
-from distillery.models.inference import logits_of
 from distillery.models.lora import apply_lora, merge_lora
 from distillery.models.registry import create_model
-from distillery.train.augment import Augmenter
+from distillery.tasks import get_task
+from distillery.tasks.classification import logits_of
+from distillery.tasks.classification.augment import Augmenter
+from distillery.tasks.classification.losses import classification_loss, distillation_loss, soft_target_loss
 from distillery.train.loop import FitSettings, Schedule, Trainer
-from distillery.train.losses import classification_loss, distillation_loss, soft_target_loss
+from distillery.train.teacher import task_scorer
 from tests.workdir import Workdir
 
 
@@ -37,7 +39,8 @@ def make_trainer(work: Workdir, checkpoint=None, lora: bool = False, on_epoch=No
         model = apply_lora(model, "resnet", params.train.lora)
     loss = classification_loss("bce")
     settings = FitSettings.from_train(params.train, params.seed, **overrides)
-    trainer = Trainer(model, "resnet", data.task, settings, lambda m, x, y: loss(logits_of(m, x), y), loss,
+    trainer = Trainer(model, "resnet", settings, lambda m, x, y: loss(logits_of(m, x), y),
+                      task_scorer(get_task("classification"), loss, data),
                       Normalizer(params.model.input_mean, params.model.input_std),
                       Augmenter(params.train.augment, 0), checkpoint=checkpoint, run_key="k", lora=lora,
                       on_epoch=on_epoch)
@@ -146,7 +149,7 @@ def test_distillation_loss_matches_its_definition() -> None:
 
 
 def test_metrics_on_a_known_case() -> None:
-    from distillery.evaluate.metrics import classification_metrics
+    from distillery.tasks.classification.metrics import classification_metrics
 
     scores = np.array([[0.9, 0.1], [0.8, 0.7], [0.2, 0.6], [0.1, 0.2]])
     targets = np.array([[1, 0], [1, 0], [0, 1], [0, 1]])

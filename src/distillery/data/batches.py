@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from distillery.data.prepared import PreparedSplit
+
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, 3) -> float32 (N, 3, H, W) in 0-255."""
@@ -26,3 +28,9 @@ class Normalizer:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return torch.addcmul(self.shift, x, self.scale).contiguous(memory_format=torch.channels_last)
+
+
+def normalised_inputs(split: PreparedSplit, normalizer: Normalizer) -> np.ndarray:
+    """A whole split as one normalised float32 NCHW array: what the exported-model runners take."""
+    return np.concatenate([normalizer(to_tensor(images)).contiguous().numpy()
+                           for _, images, _ in split.batches(256)])

@@ -233,7 +233,7 @@ def prepare_dataset(cfg: DataConfig, raw: str | Path, out: str | Path, seed: int
         log.warning("skipped %s", skipped)
     refuse_unusable_labels(items)
     refuse_conflicting_labels(items)
-    task = resolve_task(cfg.task, items, cfg.layout)
+    task = resolve_task(cfg.label_mode, items, cfg.layout)
     log.info("found %d items in %s; task %s", len(items), root, task)
     report = Report(cfg.on_problem)
     vocabulary_given = frozenset(cfg.labels) if cfg.labels else None

@@ -1,1 +1,1 @@
-"""Metrics, threshold search, reports and plots."""
+"""The evaluate stage's plumbing: int8 outputs on val and test, the task's rule and report, the store."""

@@ -1,106 +1,38 @@
-"""Build ``paths.export``: models, labels, inference config, thresholds, test metrics, model card, predict.py.
+"""Build ``paths.export``: the int8 and fp32 models, the task's files and inference config, a model card, checksums.
 
-The bundle carries the pipeline's own decoder and letterbox (``pixels.py``, ``letterbox.py``, numpy
-and Pillow only) and a ``SHA256SUMS`` of every file, which ``predict.py`` verifies before loading
-anything. The parity check imports ``predict.py`` *from the bundle* and classifies every test image
-from its file (verify -> decode -> letterbox -> normalise -> interpreter -> thresholds), then
-compares the labels and the decisions with the evaluate stage's own; a bundle that does not
-reproduce the pipeline fails.
+Every bundle carries ``SHA256SUMS`` of all its files, which its ``predict.py`` verifies before
+loading anything. The parity check runs the bundle *as an app would* (the task's predict.py from
+the bundle, on every test file) and compares its decisions with the evaluate stage's own; a bundle
+that does not reproduce the pipeline fails. Agreement with the fp32 PyTorch student is reported
+beside it.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import importlib.util
 import json
 import logging
 import shutil
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from distillery import atomic
+from distillery.artifacts import evaluation, quantized
 from distillery.config import Params
-from distillery.data import letterbox as letterbox_module
-from distillery.data import pixels as pixels_module
 from distillery.data.batches import Normalizer
-from distillery.data.prepared import SAMPLES, PreparedDataset
+from distillery.data.prepared import PreparedDataset
 from distillery.errors import ExportError
-from distillery.evaluate.metrics import agreement, probabilities
-from distillery.evaluate.report import RECOMMENDATION, TEST_DECISIONS, read_quantized_meta
-from distillery.evaluate.thresholds import Thresholds
-from distillery.export.card import model_card
 from distillery.models.checkpoint import load_model_dir
-from distillery.models.inference import predict_logits
-from distillery.quantize.run import ONNX_FP32, ONNX_INT8, TFLITE_INT8
-from distillery.quantize.runners import TFLiteModel
+from distillery.models.inference import predict_outputs
+from distillery.tasks.base import Task
 
 log = logging.getLogger(__name__)
 
-PREDICT_SCRIPT = Path("examples/predict.py")  # stages run from the repository root (a dvc.yaml dep)
-SHIPPED_MODULES = (Path(pixels_module.__file__), Path(letterbox_module.__file__))  # numpy + Pillow only
 SUMS_FILE = "SHA256SUMS"
-FILES_BY_BACKEND = {"tflite": "model_int8.tflite", "onnx": "model_int8.onnx", "onnx_fp32": "model_fp32.onnx"}
-FILES = {FILES_BY_BACKEND["tflite"]: TFLITE_INT8, FILES_BY_BACKEND["onnx"]: ONNX_INT8,
-         FILES_BY_BACKEND["onnx_fp32"]: ONNX_FP32}  # bundle name -> models/quantized name
-
-
-def inference_config(params: Params, quantized: Path, rule: Thresholds) -> dict[str, Any]:
-    meta = read_quantized_meta(quantized)
-    std, mean = np.asarray(meta.input_std, np.float32), np.asarray(meta.input_mean, np.float32)
-    tflite = TFLiteModel(quantized / TFLITE_INT8).quantization()
-    return {
-        "name": params.export.name,
-        "task": meta.task,
-        "labels": meta.labels,
-        "input_size": [meta.image_size, meta.image_size],
-        "letterbox": meta.letterbox,
-        "channel_order": meta.letterbox.get("channel_order", "RGB"),
-        "normalization": {
-            "formula": "x = pixel * scale + shift  (= (pixel - mean) / std), pixel in 0..255, per RGB channel",
-            "mean": meta.input_mean, "std": meta.input_std,
-            "scale": (1.0 / std).tolist(), "shift": (-mean / std).tolist(),
-        },
-        "models": {
-            "tflite": {"file": FILES_BY_BACKEND["tflite"], "layout": "NHWC", "batch": 1, **tflite,
-                       "input_quantization": "q = clip(round(x / scale) + zero_point, -128, 127)",
-                       "output_dequantization": "logit = (q - zero_point) * scale"},
-            "onnx": {"file": FILES_BY_BACKEND["onnx"], "layout": "NCHW", "batch": "dynamic", "input": "float32",
-                     "output": "float32 logits"},
-            "onnx_fp32": {"file": FILES_BY_BACKEND["onnx_fp32"], "layout": "NCHW", "batch": "dynamic"},
-        },
-        "max_pixels": params.data.max_pixels,
-        "output_activation": "sigmoid" if meta.task == "multi_label" else "softmax",
-        "thresholds": {"kind": rule.kind, "global": rule.global_threshold, "per_class": rule.per_class},
-    }
-
-
-def load_predict_module(bundle: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bundle_predict", bundle / "predict.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_image_paths(prepared: Path, raw: Path) -> list[Path]:
-    with open(prepared / SAMPLES, newline="", encoding="utf-8") as handle:
-        return [raw / row["path"] for row in csv.DictReader(handle) if row["split"] == "test"]
-
-
-def bundle_decisions(bundle: Path, backend: str, images: list[Path]) -> np.ndarray:
-    app = load_predict_module(bundle).Bundle(bundle, backend)
-    return np.stack([app.decide(app.scores(app.preprocess(path)))
-                     for path in tqdm(images, desc=f"parity ({backend})", unit="img", leave=False)])
-
-
-def fp32_student_decisions(params: Params, data: PreparedDataset, rule: Thresholds) -> np.ndarray:
-    student, meta = load_model_dir(params.paths.student)
-    logits = predict_logits(student, data.split("test"), Normalizer(meta.input_mean, meta.input_std))
-    return rule.decide(probabilities(logits, data.task))
+SOURCES = {"tflite": quantized.TFLITE_INT8, "onnx": quantized.ONNX_INT8, "onnx_fp32": quantized.ONNX_FP32}
+PARITY_BACKENDS = ("tflite", "onnx")
 
 
 def write_checksums(bundle: Path) -> None:
@@ -110,28 +42,19 @@ def write_checksums(bundle: Path) -> None:
     (bundle / SUMS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def check_labels_round_trip(bundle: Path, labels: list[str]) -> None:
-    """The labels as the bundle's predict.py reads them are the pipeline's, in order."""
-    shipped = load_predict_module(bundle).Bundle(bundle, "onnx").labels
-    if shipped != labels:
-        raise ExportError(f"{bundle / 'labels.txt'}: predict.py reads {len(shipped)} label(s) where the pipeline has "
-                          f"{len(labels)} ({shipped[:3]} vs {labels[:3]}); labels must be single printable lines")
+def fp32_student_decisions(task: Task, params: Params, data: PreparedDataset, rule: dict[str, Any]) -> np.ndarray:
+    student, meta = load_model_dir(params.paths.student)
+    outputs = predict_outputs(student, data.split("test"), Normalizer(meta.input_mean, meta.input_std), task.forward)
+    return task.decide(outputs, data, rule)
 
 
-def parity(params: Params, bundle: Path, data: PreparedDataset, rule: Thresholds) -> dict[str, Any]:
-    paths = params.paths
-    check_labels_round_trip(bundle, data.labels)
-    images = test_image_paths(paths.prepared, paths.raw)
-    missing = [p for p in images if not p.is_file()]
-    if missing:
-        raise ExportError(f"{missing[0]}: a test image listed in {paths.prepared / SAMPLES} is missing "
-                          f"({len(missing)} in all); the parity check decodes the original files")
-    pipeline = np.load(paths.evaluation / TEST_DECISIONS)
-    fp32 = fp32_student_decisions(params, data, rule)
-    report = {"images": len(images)}
-    for backend in ("tflite", "onnx"):
-        decisions = bundle_decisions(bundle, backend, images)
-        with_pipeline, with_fp32 = agreement(decisions, pipeline[backend]), agreement(decisions, fp32)
+def parity(task: Task, params: Params, bundle: Path, data: PreparedDataset, rule: dict[str, Any]) -> dict[str, Any]:
+    pipeline = evaluation.read_test_decisions(params.paths.evaluation)
+    fp32 = fp32_student_decisions(task, params, data, rule)
+    report: dict[str, Any] = {"images": len(fp32)}
+    for backend in PARITY_BACKENDS:
+        decisions = task.parity(bundle, backend, data, params.paths.raw)
+        with_pipeline, with_fp32 = task.agreement(decisions, pipeline[backend]), task.agreement(decisions, fp32)
         report[backend] = {"pipeline_agreement_images": round(with_pipeline["images"], 6),
                            "pipeline_agreement_labels": round(with_pipeline["labels"], 6),
                            "fp32_student_agreement_images": round(with_fp32["images"], 6),
@@ -140,34 +63,33 @@ def parity(params: Params, bundle: Path, data: PreparedDataset, rule: Thresholds
         log.info("%s bundle vs pipeline int8: %.2f%% of test images differ; vs fp32 student %.2f%% of labels agree",
                  backend, 100 * disagreement, 100 * with_fp32["labels"])
         if disagreement > params.export.max_disagreement:
-            raise ExportError(f"{bundle / FILES_BY_BACKEND[backend]}: run from the bundle, its decisions differ "
+            raise ExportError(f"{bundle / task.bundle_models[backend]}: run from the bundle, its decisions differ "
                               f"from the pipeline's int8 evaluation on {disagreement:.2%} of test images "
                               f"(export.max_disagreement is {params.export.max_disagreement:.2%}); the bundle does "
                               "not reproduce the pipeline's preprocessing")
     return report
 
 
-def build_bundle(params: Params, test_metrics: dict[str, Any], lineage: dict[str, Any]) -> dict[str, Any]:
+def build_bundle(task: Task, params: Params, test_metrics: dict[str, Any], lineage: dict[str, Any]) -> dict[str, Any]:
     paths = params.paths
     data = PreparedDataset.open(paths.prepared)
-    recommendation = json.loads((paths.evaluation / RECOMMENDATION).read_text(encoding="utf-8"))
-    rule = Thresholds(data.task, recommendation["global_threshold"], recommendation["per_class"])
+    rule = evaluation.read_rule(paths.evaluation)
+    spec = task.bundle(rule, data, paths.quantized, params.export.name, params.data.max_pixels)
     with atomic.atomic_dir(paths.export) as out:
-        for name, source in FILES.items():
-            shutil.copyfile(paths.quantized / source, out / name)
-        shutil.copyfile(PREDICT_SCRIPT, out / "predict.py")
-        for module in SHIPPED_MODULES:
-            shutil.copyfile(module, out / module.name)
-        (out / "labels.txt").write_text("\n".join(data.labels) + "\n", encoding="utf-8")
-        config = inference_config(params, paths.quantized, rule)
-        (out / "inference_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        shutil.copyfile(paths.evaluation / RECOMMENDATION, out / "threshold_recommendation.json")
+        for backend, name in task.bundle_models.items():
+            shutil.copyfile(paths.quantized / SOURCES[backend], out / name)
+        for name, content in spec.files.items():
+            (out / name).write_bytes(content)
+        (out / "inference_config.json").write_text(json.dumps(spec.inference_config, indent=2) + "\n",
+                                                   encoding="utf-8")
+        shutil.copyfile(paths.evaluation / evaluation.RECOMMENDATION, out / evaluation.RECOMMENDATION)
         (out / "metrics.json").write_text(json.dumps(test_metrics, indent=2, sort_keys=True) + "\n",
                                           encoding="utf-8")
         write_checksums(out)
-        checks = parity(params, out, data, rule)
+        checks = parity(task, params, out, data, rule)
         sizes = {p.name: p.stat().st_size for p in sorted(out.iterdir()) if p.name != SUMS_FILE}
-        (out / "README.md").write_text(model_card(config, test_metrics, lineage, checks, sizes), encoding="utf-8")
+        card = task.model_card(spec.inference_config, test_metrics, lineage, checks, sizes)
+        (out / "README.md").write_text(card, encoding="utf-8")
         write_checksums(out)
     files = {p.name: p.stat().st_size for p in sorted(paths.export.iterdir())}
     return {"parity": checks, "files": files}

@@ -8,11 +8,11 @@ from distillery.models.registry import FAMILIES, count_parameters
 
 
 def list_models(image_size: int, num_labels: int) -> None:
-    print(f"{'family':<14} {'size':<10} {'params':>10}  input  lora targets")
+    print(f"{'family':<14} {'size':<10} {'task':<15} {'params':>10}  input  lora targets")
     for name, spec in FAMILIES.items():
         for size in spec.sizes:
             params = count_parameters(name, size, num_labels, image_size)
-            print(f"{name:<14} {size:<10} {params / 1e6:9.2f}M  {image_size}x{image_size}  "
+            print(f"{name:<14} {size:<10} {spec.task:<15} {params / 1e6:9.2f}M  {image_size}x{image_size}  "
                   f"{', '.join(spec.lora_targets)}")
 
 

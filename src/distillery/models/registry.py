@@ -56,6 +56,7 @@ class Family:
     head: str = "classifier"
     takes_image_size: bool = False
     after_build: Callable[[nn.Module], None] | None = field(default=None)
+    task: str = "classification"  # the task (distillery.tasks) whose models this family builds
 
 
 FAMILIES: dict[str, Family] = {

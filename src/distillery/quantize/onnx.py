@@ -12,24 +12,22 @@ from torch import nn
 
 from distillery import atomic
 from distillery.errors import ExportError
-from distillery.models.inference import LogitsModel
 
 log = logging.getLogger(__name__)
 # The exporter warns about every torchvision op it cannot register; torchvision is absent on purpose.
 logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
 
 INPUT_NAME = "pixel_values"
-OUTPUT_NAME = "logits"
 
 
-def export_fp32(model: nn.Module, example: torch.Tensor, out: Path) -> None:
-    """``example`` needs a batch of at least 2 for the batch dimension to stay dynamic."""
+def export_fp32(model: nn.Module, example: torch.Tensor, out: Path, output_name: str) -> None:
+    """``model`` is a task's export module; ``example`` needs a batch of >= 2 for the batch to stay dynamic."""
     batch = torch.export.Dim("batch")
-    wrapper = LogitsModel(model).eval()
+    wrapper = model.eval()
     with atomic.atomic_path(out) as tmp:
         try:
             torch.onnx.export(wrapper, (example.contiguous(),), str(tmp), dynamo=True, external_data=False,
-                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                              input_names=[INPUT_NAME], output_names=[output_name],
                               dynamic_shapes={"x": {0: batch}}, verbose=False)
         except Exception as exc:  # the exporter raises many types; name the target and re-raise as ours
             raise ExportError(f"{out.name}: torch.onnx.export failed: {exc}") from exc

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from distillery.data.batches import Normalizer, to_tensor
 from distillery.data.prepared import PreparedSplit
 from distillery.quantize.tflite import exported, nhwc, quantizer
-from distillery.train.losses import LossFn
+from distillery.tasks.classification.losses import LossFn
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
 """The quantize stage: the fp32 student -> int8 TFLite (mobile) and int8 ONNX (server CPU), measured.
 
-Every model is scored on the validation split with the shared metric code and compared with the
+Every model is scored on the validation split with the task's metric code and compared with the
 fp32 PyTorch student: metric drop, agreement of decisions, size, and batch-1 single-thread latency
-against the fp32 model of the same runtime, measured in the same run.
+against the fp32 model of the same runtime, measured in the same run. The models traced are the
+task's export module (``Task.export_module``); what they compute is the task's business.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,27 +19,21 @@ import numpy as np
 import torch
 
 from distillery import atomic
+from distillery.artifacts.quantized import ONNX_FP32, ONNX_INT8, TFLITE_FP32, TFLITE_INT8, write_meta
 from distillery.config import Params
-from distillery.data.batches import Normalizer, to_tensor
-from distillery.data.prepared import PreparedDataset, PreparedSplit
+from distillery.data.batches import Normalizer, normalised_inputs
+from distillery.data.prepared import PreparedDataset
 from distillery.errors import ExportError
-from distillery.evaluate.metrics import PRIMARY_METRIC, agreement, classification_metrics, decide, probabilities
 from distillery.models.checkpoint import load_model_dir
-from distillery.models.inference import predict_logits
+from distillery.models.inference import predict_outputs
 from distillery.quantize import onnx, tflite
 from distillery.quantize.calibration import calibration_batches
 from distillery.quantize.qat import qat_int8
-from distillery.quantize.runners import OnnxModel, TFLiteModel, median_latencies_ms
-from distillery.train.losses import task_loss
-from distillery.train.teacher import configure_torch
+from distillery.runners import OnnxModel, TFLiteModel, median_latencies_ms
+from distillery.runtime import configure_torch
+from distillery.tasks.base import Task
 
 log = logging.getLogger(__name__)
-
-TFLITE_INT8 = "student_int8.tflite"
-TFLITE_FP32 = "student_fp32.tflite"
-ONNX_INT8 = "student_int8.onnx"
-ONNX_FP32 = "student_fp32.onnx"
-META = "meta.json"  # the student's labels, task, letterbox and normalisation: later stages need nothing else
 
 Runner = Callable[[np.ndarray], np.ndarray]
 
@@ -50,26 +45,24 @@ CLEARLY_FASTER = 1.25
 class Reference:
     """The fp32 PyTorch student on the validation split: what every int8 model is compared with."""
 
-    task: str
+    task: Task
+    data: PreparedDataset
     targets: np.ndarray
     inputs: np.ndarray
     decisions: np.ndarray
     metrics: dict[str, Any]
 
 
-def normalised_inputs(split: PreparedSplit, normalizer: Normalizer) -> np.ndarray:
-    return np.concatenate([normalizer(to_tensor(images)).contiguous().numpy()
-                           for _, images, _ in split.batches(256)])
-
-
 def score(runner: Runner, reference: Reference) -> dict[str, Any]:
-    """Metrics of ``runner`` on val, with its drop and agreement against the fp32 student."""
-    scores = probabilities(runner(reference.inputs), reference.task)
-    metrics = classification_metrics(scores, reference.targets, reference.task)
-    agree = agreement(decide(scores, reference.task), reference.decisions)
+    """Metrics of ``runner`` on val, with its drop (in points of the primary metric) and agreement."""
+    task, data = reference.task, reference.data
+    outputs = runner(reference.inputs)
+    metrics = task.score(outputs, reference.targets, data)
+    agree = task.agreement(task.decide(outputs, data), reference.decisions)
+    primary = task.primary_metric
     return {
         "val": metrics,
-        "metric_drop": round(100 * (reference.metrics[PRIMARY_METRIC] - metrics[PRIMARY_METRIC]), 4),
+        "metric_drop": round(100 * (reference.metrics[primary] - metrics[primary]), 4),
         "agreement": round(agree["labels"], 6),
         "agreement_images": round(agree["images"], 6),
     }
@@ -88,43 +81,47 @@ def one_thread(cls: type) -> Callable[[Path], Runner]:
     return lambda path: cls(path, threads=1)
 
 
-def quantize_student(params: Params) -> dict[str, Any]:
+def quantize_student(task: Task, params: Params) -> dict[str, Any]:
     cfg, paths = params.quantize, params.paths
     configure_torch(params.train.threads, params.seed)
     data = PreparedDataset.open(paths.prepared)
     student, meta = load_model_dir(paths.student)
     normalizer = Normalizer(meta.input_mean, meta.input_std)
     val = data.split("val")
-    fp32_scores = probabilities(predict_logits(student, val, normalizer), data.task)
+    fp32_outputs = predict_outputs(student, val, normalizer, task.forward)
     targets = np.asarray(val.labels)
-    reference = Reference(data.task, targets, normalised_inputs(val, normalizer), decide(fp32_scores, data.task),
-                          classification_metrics(fp32_scores, targets, data.task))
+    reference = Reference(task, data, targets, normalised_inputs(val, normalizer), task.decide(fp32_outputs, data),
+                          task.score(fp32_outputs, targets, data))
     calibration = calibration_batches(data.split("train"), cfg.calibration_size, params.seed, normalizer)
     with atomic.atomic_dir(paths.quantized) as out, warnings.catch_warnings():
         # torch.export deep-copies pytree specs through a class torch 2.13 deprecates; nothing for users to do
         warnings.filterwarnings("ignore", r".*isinstance\(treespec, LeafSpec\)", FutureWarning)
-        atomic.write_json(out / META, asdict(meta))
-        results = {"tflite": quantize_tflite(params, student, data, normalizer, calibration, out, reference),
-                   "onnx": quantize_onnx(cfg.onnx_activation, student, calibration, out, reference, cfg.latency_runs)}
-        check_drop(results, cfg.max_drop, cfg.method)
+        write_meta(out, meta)
+        module = task.export_module(student)
+        results = {"tflite": quantize_tflite(params, task, module, data, normalizer, calibration, out, reference),
+                   "onnx": quantize_onnx(cfg.onnx_activation, task, module, calibration, out, reference,
+                                         cfg.latency_runs)}
+        check_drop(results, cfg.max_drop, cfg.method, task.primary_metric)
     log.info("scored with %d threads; latencies with 1 thread, batch 1, median of %d runs", params.train.threads,
              cfg.latency_runs)
     return {"method": cfg.method, "calibration_images": sum(len(b) for b in calibration),
             "fp32": {"val": reference.metrics}, **results}
 
 
-def quantize_tflite(params: Params, student: torch.nn.Module, data: PreparedDataset, normalizer: Normalizer,
-                    calibration: list[torch.Tensor], out: Path, reference: Reference) -> dict[str, Any]:
+def quantize_tflite(params: Params, task: Task, module: torch.nn.Module, data: PreparedDataset,
+                    normalizer: Normalizer, calibration: list[torch.Tensor], out: Path,
+                    reference: Reference) -> dict[str, Any]:
+    """``module``: the student as the task's export module (``x -> output``)."""
     cfg = params.quantize
     log.info("TFLite: converting the fp32 student (reference for size and latency)")
-    tflite.export_fp32(student, calibration, out / TFLITE_FP32)
+    tflite.export_fp32(module, calibration, out / TFLITE_FP32)
     if cfg.method == "qat":
         log.info("TFLite: %d epochs of quantization-aware fine-tuning at lr %g", cfg.qat_epochs, cfg.qat_lr)
-        int8 = qat_int8(student, data.split("train"), normalizer, task_loss(params.train, data.task), cfg.qat_epochs,
+        int8 = qat_int8(module, data.split("train"), normalizer, task.loss(params.train, data), cfg.qat_epochs,
                         cfg.qat_lr, params.seed, params.train.batch_size)
     else:
         log.info("TFLite: PT2E static int8 calibrated on %d train images", sum(len(b) for b in calibration))
-        int8 = tflite.calibrated_int8(student, calibration)
+        int8 = tflite.calibrated_int8(module, calibration)
     tflite.export_int8(int8, calibration, out / TFLITE_INT8, qat=cfg.method == "qat")
     runner = TFLiteModel(out / TFLITE_INT8, threads=params.train.threads)
     return {**score(runner, reference), **runner.quantization(),
@@ -132,7 +129,7 @@ def quantize_tflite(params: Params, student: torch.nn.Module, data: PreparedData
                                cfg.latency_runs)}
 
 
-def quantize_onnx(activation: str, student: torch.nn.Module, calibration: list[torch.Tensor], out: Path,
+def quantize_onnx(activation: str, task: Task, module: torch.nn.Module, calibration: list[torch.Tensor], out: Path,
                   reference: Reference, runs: int) -> dict[str, Any]:
     """Export fp32, quantize with each candidate activation type, keep the fastest at batch 1.
 
@@ -140,7 +137,7 @@ def quantize_onnx(activation: str, student: torch.nn.Module, calibration: list[t
     so that timing noise on a shared machine cannot flip the output between two runs.
     """
     log.info("ONNX: exporting the fp32 student")
-    onnx.export_fp32(student, torch.from_numpy(reference.inputs[:2]), out / ONNX_FP32)
+    onnx.export_fp32(module, torch.from_numpy(reference.inputs[:2]), out / ONNX_FP32, task.output_name)
     candidates = ["int8", "uint8"] if activation == "auto" else [activation]
     for candidate in candidates:
         log.info("ONNX: static QDQ int8 weights, %s activations", candidate)
@@ -158,10 +155,10 @@ def quantize_onnx(activation: str, student: torch.nn.Module, calibration: list[t
     return result
 
 
-def check_drop(results: dict[str, dict[str, Any]], max_drop: float, method: str) -> None:
+def check_drop(results: dict[str, dict[str, Any]], max_drop: float, method: str, metric: str) -> None:
     for target, result in results.items():
         if result["metric_drop"] > max_drop:
             advice = ("raise quantize.qat_epochs or quantize.calibration_size" if method == "qat"
                       else "set quantize.method: qat, or raise quantize.calibration_size")
-            raise ExportError(f"{target} int8 loses {result['metric_drop']:.2f} points of val {PRIMARY_METRIC} "
+            raise ExportError(f"{target} int8 loses {result['metric_drop']:.2f} points of val {metric} "
                               f"against the fp32 student (quantize.max_drop is {max_drop}); {advice}")

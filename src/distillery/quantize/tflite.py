@@ -1,6 +1,7 @@
 """TFLite export with ``litert-torch``: fp32, and full-int8 through PT2E static quantization.
 
-The exported graph takes NHWC input (what mobile camera pipelines hand over) and returns logits.
+The exported graph takes NHWC input (what mobile camera pipelines hand over) and returns the task's
+output (``Task.export_module``: logits for classification).
 int8 flow: torch.export -> prepare_pt2e with the TFLite symmetric per-channel config -> run the
 calibration batches -> convert_pt2e -> litert_torch.convert with the same quantizer.
 """
@@ -16,17 +17,16 @@ from tqdm import tqdm
 
 from distillery import atomic
 from distillery.errors import ExportError
-from distillery.models.inference import LogitsModel
 
 log = logging.getLogger(__name__)
 
 
 class ChannelsLastInput(nn.Module):
-    """NHWC float input -> the NCHW classifier -> logits."""
+    """NHWC float input -> the NCHW model (a task's export module) -> its output."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.model = LogitsModel(model)
+        self.model = model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x.permute(0, 3, 1, 2))
@@ -37,7 +37,7 @@ def nhwc(batch: torch.Tensor) -> torch.Tensor:
 
 
 def exported(model: nn.Module, example: torch.Tensor, dynamic_batch: bool = False) -> torch.fx.GraphModule:
-    """The NHWC-input classifier as a torch.export graph (what PT2E prepares); batch fixed unless asked."""
+    """The NHWC-input model as a torch.export graph (what PT2E prepares); batch fixed unless asked."""
     shapes = {"x": {0: torch.export.Dim("batch")}} if dynamic_batch else None
     return torch.export.export(ChannelsLastInput(model).eval(), (example,), dynamic_shapes=shapes).module()
 

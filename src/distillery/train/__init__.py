@@ -1,1 +1,1 @@
-"""One training loop shared by teacher and student; augmentation and losses."""
+"""One training loop shared by teacher and student, for every task; the teacher and distill stages."""

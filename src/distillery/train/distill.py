@@ -1,9 +1,10 @@
-"""The distill stage: a small student learns from the labels and from the teacher's soft outputs.
+"""The distill stage: a small student learns from the targets and from the teacher's outputs.
 
-loss = alpha * hard + (1 - alpha) * T^2 * soft. The teacher scores exactly the augmented batch the
-student sees (consistent teaching), on the fly, in eval mode without gradients. With
-``distill.compare_without_kd`` the same student is also trained on the labels alone with the same
-budget, so the value of distillation is measured, not assumed.
+The plumbing is shared by every task: the teacher scores exactly the augmented batch the student
+sees (consistent teaching), on the fly, in eval mode without gradients; the task turns (student
+output, targets, teacher output) into a loss (classification: alpha * hard + (1 - alpha) * T^2 *
+soft). With ``distill.compare_without_kd`` the same student is also trained on the targets alone
+with the same budget, so the value of distillation is measured, not assumed.
 """
 
 from __future__ import annotations
@@ -20,16 +21,14 @@ from distillery.config import Params
 from distillery.data.batches import Normalizer
 from distillery.data.prepared import PreparedDataset
 from distillery.errors import WeightsError
-from distillery.evaluate.metrics import classification_metrics, probabilities
 from distillery.models.checkpoint import ModelMeta, load_model_dir, save_model_dir
-from distillery.models.inference import logits_of, predict_logits
-from distillery.models.registry import check_known, create_model
+from distillery.models.inference import predict_outputs
 from distillery.models.transfer import TransferReport, provenance, transfer_from_folder
+from distillery.runtime import configure_torch
+from distillery.tasks.base import KDLossFn, Task
 from distillery.tracking import Tracker
-from distillery.train.augment import Augmenter
 from distillery.train.loop import FitResult, FitSettings, Trainer
-from distillery.train.losses import LossFn, distillation_loss, task_loss
-from distillery.train.teacher import configure_torch, model_meta, run_key
+from distillery.train.teacher import model_meta, run_key, task_scorer
 
 log = logging.getLogger(__name__)
 
@@ -43,32 +42,30 @@ class DistillResult:
     meta: ModelMeta
 
 
-def kd_objective(teacher: nn.Module, hard: LossFn, task: str, alpha: float, temperature: float):
-    kd = distillation_loss(hard, task, alpha, temperature)
-
+def kd_objective(task: Task, teacher: nn.Module, kd: KDLossFn):
+    """The student's objective: the task's KD loss against the teacher's output on the same batch."""
     def objective(student: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            soft_targets = logits_of(teacher, x)
-        return kd(logits_of(student, x), y, soft_targets)
+            teacher_outputs = task.forward(teacher, x)
+        return kd(task.forward(student, x), y, teacher_outputs)
 
     return objective
 
 
-def distill_student(params: Params, tracker: Tracker, threads: int) -> DistillResult:
+def distill_student(task: Task, params: Params, tracker: Tracker, threads: int) -> DistillResult:
     cfg, paths = params.distill, params.paths
     configure_torch(threads, params.seed)
-    check_known(cfg.student.family, cfg.student.size, key="distill.student")
+    task.check_family(cfg.student.family, cfg.student.size, key="distill.student")
     data = PreparedDataset.open(paths.prepared)
     teacher, teacher_meta = load_model_dir(paths.teacher)
     if teacher_meta.labels != data.labels:
         raise WeightsError(f"{paths.teacher}: teacher labels {teacher_meta.labels} differ from the prepared "
                            f"data's {data.labels}; rerun `dvc repro train`")
     teacher.to(memory_format=torch.channels_last)
-    normalizer = Normalizer(params.model.input_mean, params.model.input_std)
+    normalizer = Normalizer(teacher_meta.input_mean, teacher_meta.input_std)  # the student sees what the teacher saw
     val = data.split("val")
-    teacher_val = classification_metrics(probabilities(predict_logits(teacher, val, normalizer), data.task),
-                                         np.asarray(val.labels), data.task)
-    hard = task_loss(params.train, data.task)
+    teacher_val = task.score(predict_outputs(teacher, val, normalizer, task.forward), np.asarray(val.labels), data)
+    hard = task.loss(params.train, data)
     settings = FitSettings.from_train(params.train, params.seed, epochs=cfg.epochs, lr=cfg.lr, head_epochs=0,
                                     batch_size=cfg.batch_size,
                                     backbone_lr_factor=cfg.backbone_lr_factor)
@@ -78,14 +75,14 @@ def distill_student(params: Params, tracker: Tracker, threads: int) -> DistillRe
 
     def fit(objective, name: str) -> tuple[nn.Module, FitResult, TransferReport | None]:
         torch.manual_seed(params.seed)
-        student = create_model(cfg.student.family, cfg.student.size, data.labels, data.letterbox.size, data.task)
+        student = task.create_model(cfg.student.family, cfg.student.size, data)
         transfer = None
         if cfg.student.pretrained:
             transfer, _ = transfer_from_folder(student, paths.pretrained_student, cfg.student.family,
                                                params.train.min_transfer_fraction, key="distill.student")
         trainer = Trainer(
-            student, cfg.student.family, data.task, settings, objective=objective, val_loss=hard,
-            normalizer=normalizer, augmenter=Augmenter(params.train.augment, data.letterbox.pad_value),
+            student, cfg.student.family, settings, objective=objective, scorer=task_scorer(task, hard, data),
+            normalizer=normalizer, augmenter=task.augmenter(params.train, data),
             checkpoint=paths.checkpoints / f"{name}.pt", run_key=f"{name}-{key}",
             on_epoch=lambda record: tracker.metrics({name: asdict(record)}, step=record.epoch),
         )
@@ -93,14 +90,15 @@ def distill_student(params: Params, tracker: Tracker, threads: int) -> DistillRe
                  cfg.epochs)
         return student, trainer.fit(data.split("train"), val), transfer
 
-    student, result, transfer = fit(kd_objective(teacher, hard, data.task, cfg.alpha, cfg.temperature), "distill")
+    student, result, transfer = fit(kd_objective(task, teacher, task.distillation_loss(hard, cfg, data)), "distill")
     without_kd = None
     if cfg.compare_without_kd:
-        _, without_kd, _ = fit(lambda m, x, y: hard(logits_of(m, x), y), "no_kd")
+        _, without_kd, _ = fit(lambda m, x, y: hard(task.forward(m, x), y), "no_kd")
     lineage = {"teacher": {"family": teacher_meta.family, "size": teacher_meta.size,
-                           "val_macro_f1": teacher_val["macro_f1"]},
+                           f"val_{task.primary_metric}": teacher_val[task.primary_metric]},
                "pretrained": transfer.summary() if transfer else None,
                "distillation": {"alpha": cfg.alpha, "temperature": cfg.temperature, "epochs": cfg.epochs}}
-    meta = model_meta(params, data, cfg.student.family, cfg.student.size, lineage)
+    meta = model_meta((teacher_meta.input_mean, teacher_meta.input_std), data, cfg.student.family, cfg.student.size,
+                      lineage)
     save_model_dir(student, meta, paths.student)
     return DistillResult(result, without_kd, teacher_val, sum(p.numel() for p in teacher.parameters()), meta)

@@ -35,15 +35,24 @@ from distillery.config import TrainConfig
 from distillery.data.batches import Normalizer, to_tensor
 from distillery.data.prepared import PreparedSplit
 from distillery.errors import Interrupted
-from distillery.evaluate.metrics import PRIMARY_METRIC, classification_metrics, probabilities
-from distillery.models.inference import predict_logits
+from distillery.models.inference import Forward, predict_outputs
 from distillery.models.registry import is_head
 from distillery.models.transfer import normalise_name
-from distillery.train.augment import Augmenter
 
 log = logging.getLogger(__name__)
 
 Objective = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """How validation scores a model: the task's forward, loss and metrics, and the metric that decides."""
+
+    forward: Forward
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    metrics: Callable[[np.ndarray, np.ndarray], dict[str, Any]]
+    primary: str
 
 
 @dataclass(frozen=True)
@@ -186,15 +195,14 @@ def phase_b_backbone(backbone: NamedParameters, settings: FitSettings, lora: boo
 
 class Trainer:
     def __init__(
-        self, model: nn.Module, family_name: str, task: str, settings: FitSettings, objective: Objective,
-        val_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], normalizer: Normalizer,
-        augmenter: Augmenter, checkpoint: Path | None = None, run_key: str = "", lora: bool = False,
-        on_epoch: Callable[[EpochLog], None] | None = None,
+        self, model: nn.Module, family_name: str, settings: FitSettings, objective: Objective, scorer: Scorer,
+        normalizer: Normalizer, augmenter: Augment, checkpoint: Path | None = None, run_key: str = "",
+        lora: bool = False, on_epoch: Callable[[EpochLog], None] | None = None,
     ) -> None:
-        self.model, self.family, self.task, self.settings = model, family_name, task, settings
+        self.model, self.family, self.settings = model, family_name, settings
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         model.to(self.device, memory_format=torch.channels_last)
-        self.objective, self.val_loss, self.normalizer, self.augmenter = objective, val_loss, normalizer, augmenter
+        self.objective, self.scorer, self.normalizer, self.augmenter = objective, scorer, normalizer, augmenter
         self.checkpoint, self.run_key, self.on_epoch = checkpoint, run_key, on_epoch
         self.rank, self.world = world()
         trainable = {n for n, p in model.named_parameters() if p.requires_grad}  # peft freezes its base
@@ -292,10 +300,10 @@ class Trainer:
 
     def _validate(self, split: PreparedSplit) -> tuple[float, float, dict[str, Any]]:
         with autocast(self.device):
-            logits = predict_logits(self.model, split, self.normalizer)
-        loss = float(self.val_loss(torch.from_numpy(logits), torch.from_numpy(np.asarray(split.labels))))
-        metrics = classification_metrics(probabilities(logits, self.task), np.asarray(split.labels), self.task)
-        return loss, metrics[PRIMARY_METRIC], metrics
+            outputs = predict_outputs(self.model, split, self.normalizer, self.scorer.forward)
+        loss = float(self.scorer.loss(torch.from_numpy(outputs), torch.from_numpy(np.asarray(split.labels))))
+        metrics = self.scorer.metrics(outputs, np.asarray(split.labels))
+        return loss, metrics[self.scorer.primary], metrics
 
     def fit(self, train: PreparedSplit, val: PreparedSplit) -> FitResult:
         s = self.settings
@@ -343,7 +351,7 @@ class Trainer:
                                   lr, round(seconds, 2), round(seen / seconds, 1))
                 state.history.append(asdict(record))
                 log.info("epoch %d/%d (%s): train loss %.4f, val loss %.4f, val %s %.4f, %.0f img/s",
-                         epoch + 1, s.epochs, phase, train_loss, val_loss, PRIMARY_METRIC, metric,
+                         epoch + 1, s.epochs, phase, train_loss, val_loss, self.scorer.primary, metric,
                          record.images_per_second)
                 if metric > state.best_metric:
                     state.best_metric, state.best_epoch, state.bad_epochs = metric, epoch + 1, 0

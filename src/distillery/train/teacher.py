@@ -1,27 +1,24 @@
-"""The train stage: build the teacher, transfer pretrained weights, fine-tune, save it self-described."""
+"""The train stage: build the task's teacher, transfer pretrained weights, fine-tune, save it self-described."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
-
-import torch
 
 from distillery.config import Params
 from distillery.data.batches import Normalizer
 from distillery.data.prepared import PreparedDataset
 from distillery.models.checkpoint import ModelMeta, save_model_dir
-from distillery.models.inference import logits_of
 from distillery.models.lora import apply_lora, merge_lora
-from distillery.models.registry import create_model
 from distillery.models.transfer import TransferReport, transfer_from_folder
+from distillery.runtime import configure_torch
+from distillery.tasks.base import LossFn, Task
 from distillery.tracking import Tracker
-from distillery.train.augment import Augmenter
-from distillery.train.loop import FitResult, FitSettings, Trainer
-from distillery.train.losses import task_loss
+from distillery.train.loop import FitResult, FitSettings, Scorer, Trainer
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +36,28 @@ def run_key(*parts: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def model_meta(params: Params, data: PreparedDataset, family: str, size: str, lineage: dict) -> ModelMeta:
+def model_meta(normalization: tuple[Sequence[float], Sequence[float]], data: PreparedDataset, family: str, size: str,
+               lineage: dict) -> ModelMeta:
+    """What the model folder says about itself; ``normalization`` is (mean, std) per RGB channel."""
+    mean, std = normalization
     return ModelMeta(
         family=family, size=size, task=data.task, labels=data.labels, image_size=data.letterbox.size,
-        input_mean=list(params.model.input_mean), input_std=list(params.model.input_std),
+        input_mean=list(mean), input_std=list(std),
         letterbox=data.manifest["letterbox"], lineage={"data_fingerprint": data.manifest["fingerprint"], **lineage},
     )
 
 
-def configure_torch(threads: int, seed: int) -> None:
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+def task_scorer(task: Task, loss: LossFn, data: PreparedDataset) -> Scorer:
+    """Validation as the task scores it: its forward, its loss, its metrics, its primary metric."""
+    return Scorer(task.forward, loss, lambda outputs, targets: task.score(outputs, targets, data), task.primary_metric)
 
 
-def train_teacher(params: Params, tracker: Tracker, threads: int) -> TeacherResult:
+def train_teacher(task: Task, params: Params, tracker: Tracker, threads: int) -> TeacherResult:
     cfg, model_cfg, paths = params.train, params.model, params.paths
     configure_torch(threads, params.seed)
+    task.check_family(model_cfg.family, model_cfg.size)
     data = PreparedDataset.open(paths.prepared)
-    model = create_model(model_cfg.family, model_cfg.size, data.labels, data.letterbox.size, data.task)
+    model = task.create_model(model_cfg.family, model_cfg.size, data)
     transfer, source_key = None, "scratch"
     settings = FitSettings.from_train(cfg, params.seed)
     if model_cfg.pretrained:
@@ -69,12 +69,12 @@ def train_teacher(params: Params, tracker: Tracker, threads: int) -> TeacherResu
         log.info("training from scratch (model.pretrained: false): no frozen head-only phase")
     if cfg.lora.enabled:
         model = apply_lora(model, model_cfg.family, cfg.lora)
-    loss = task_loss(cfg, data.task)
+    loss = task.loss(cfg, data)
     trainer = Trainer(
-        model, model_cfg.family, data.task, settings,
-        objective=lambda m, x, y: loss(logits_of(m, x), y), val_loss=loss,
+        model, model_cfg.family, settings,
+        objective=lambda m, x, y: loss(task.forward(m, x), y), scorer=task_scorer(task, loss, data),
         normalizer=Normalizer(model_cfg.input_mean, model_cfg.input_std),
-        augmenter=Augmenter(cfg.augment, data.letterbox.pad_value),
+        augmenter=task.augmenter(cfg, data),
         checkpoint=paths.checkpoints / "train.pt",
         run_key=run_key(asdict(model_cfg), asdict(cfg), params.seed, data.manifest["fingerprint"], source_key),
         lora=cfg.lora.enabled,
@@ -85,7 +85,7 @@ def train_teacher(params: Params, tracker: Tracker, threads: int) -> TeacherResu
         model = merge_lora(model)
     lineage = {"pretrained": transfer.summary() if transfer else None,
                "lora": asdict(cfg.lora) if cfg.lora.enabled else None}
-    meta = model_meta(params, data, model_cfg.family, model_cfg.size, lineage)
+    meta = model_meta((model_cfg.input_mean, model_cfg.input_std), data, model_cfg.family, model_cfg.size, lineage)
     save_model_dir(model, meta, paths.teacher)
     return TeacherResult(result, transfer, meta)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from distillery import atomic
-from distillery.evaluate.metrics import f_beta, per_class_counts
-from distillery.evaluate.thresholds import Thresholds
+from distillery.tasks.classification.metrics import f_beta, per_class_counts
+from distillery.tasks.classification.thresholds import Thresholds
 
 
 def write_plots(folder: Path, task: str, labels: list[str], val_scores: np.ndarray, val_targets: np.ndarray,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from distillery.config import ThresholdsConfig
-from distillery.evaluate.metrics import f_beta, per_class_counts
+from distillery.tasks.classification.metrics import f_beta, per_class_counts
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,43 @@
+"""Every registered task, through the whole chain on tiny data, as timm tests every registered model.
+
+prepare -> a few training epochs -> distill -> quantize -> tune the rule on val -> export -> parity
+of the bundle, each through its stage entry point. A task that registers is held to this contract.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from distillery.artifacts.quantized import TARGETS
+from distillery.models.registry import FAMILIES
+from distillery.tasks import get_task, list_tasks
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("name", list_tasks())
+def test_the_task_runs_the_whole_chain_and_its_bundle_reproduces_the_pipeline(name, tiny_pipelines) -> None:
+    task, work = get_task(name), tiny_pipelines(name)
+    for stage in ("evaluate", "export"):
+        work.stage(stage)
+    primary = task.primary_metric
+    assert work.metrics("train")["val"][primary] >= 0.0 and primary in work.metrics("distill")["student"]["val"]
+    for target in TARGETS:
+        assert {"metric_drop", "agreement", "size_ratio"} <= set(work.metrics("quantize")[target])
+    evaluate = work.metrics("evaluate")
+    assert primary in evaluate["test"]["tuned"] and primary in evaluate["val"]["flat"]
+    parity = work.metrics("export")["parity"]
+    for backend in ("tflite", "onnx"):
+        assert parity[backend]["pipeline_agreement_images"] >= 1 - work.params.export.max_disagreement
+    bundle = {p.name for p in work.path("export").iterdir()}
+    assert {"SHA256SUMS", "inference_config.json", "README.md", *task.bundle_models.values()} <= bundle
+    records = {stage: work.record(stage) for stage in ("train", "distill", "quantize", "evaluate", "export")}
+    lines = task.summary_lines(records, {"teacher": "t", "student": "s"}, work.path("export"))
+    assert len(lines) >= 4 and all(line.strip() for line in lines)
+
+
+@pytest.mark.parametrize("name", list_tasks())
+def test_the_task_declares_families_of_its_own(name) -> None:
+    task = get_task(name)
+    assert task.families and all(FAMILIES[family].task == name for family in task.families)
+    assert task.primary_metric and task.output_name and task.tiny_params
