@@ -10,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: report exps plots browser setup data demo test lint bench clean s3-up s3-down
+.PHONY: report exps plots browser setup data demo test lint deps bench clean s3-up s3-down
 
 setup: $(VENV)/.installed
 
@@ -68,6 +68,10 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check src stages tests benchmarks examples
+
+# Does each stage's deps: in dvc.yaml cover every project file it runs? (prints the missing lines)
+deps: setup
+	$(PY) -m distillery.deps
 
 # Reads the demo's outputs (int8 models, stage times) and times dvc on this repo: run `make demo` first.
 bench: setup s3-up

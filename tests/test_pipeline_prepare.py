@@ -23,14 +23,15 @@ def repo(tmp_path_factory) -> DvcRepo:
     return repo
 
 
-def test_dag_lists_the_seven_stages_in_order(repo) -> None:
+def test_dag_lists_the_check_then_the_seven_stages_in_order(repo) -> None:
     out = repo.dvc("dag", "--md").stdout
     nodes = dict(re.findall(r'(node\d+)\["(\w+)"\]', out))
     edges = {(nodes[a], nodes[b]) for a, b in re.findall(r"(node\d+)-->(node\d+)", out)}
     chain = ["prepare", "train", "distill", "quantize", "evaluate", "export"]
     assert set(zip(chain, chain[1:], strict=False)) <= edges
     assert ("pull_pretrained", "train") in edges
-    assert len(nodes) == 7
+    assert {("check_params", stage) for stage in [*chain, "pull_pretrained"]} <= edges
+    assert len(nodes) == 8
 
 
 def test_repro_prepare_then_nothing_to_do(repo) -> None:
@@ -61,4 +62,4 @@ def test_exp_run_with_a_typo_fails_naming_the_key(repo) -> None:
     assert "data.typo_key" in refused.stderr
     appended = repo.dvc("exp", "run", "-S", "+data.typo_key=1", "prepare", check=False)
     assert appended.returncode != 0
-    assert "prepare: error: data.typo_key: unknown key" in appended.stderr
+    assert "check_params: error: data.typo_key: unknown key" in appended.stderr

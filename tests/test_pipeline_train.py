@@ -93,3 +93,18 @@ def test_a_refused_value_stops_before_any_output_is_deleted(repo) -> None:
     assert {p.name: p.read_bytes() for p in (repo.root / "models" / "teacher").iterdir()} == teacher
     assert (repo.root / "metrics" / "train.json").read_bytes() == train_metrics
     repo.set_params(**{"train.epochs": 2})
+
+
+def test_a_change_to_any_module_a_stage_runs_reruns_it(repo) -> None:
+    """prepared.py sets the batch order: a change must rerun train and distill too (it reran prepare only)."""
+    repo.dvc("repro")
+    module = repo.root / "src" / "distillery" / "data" / "prepared.py"
+    original = module.read_text()
+    module.write_text(original + "# a comment changes the file's hash\n")
+    try:
+        status = repo.dvc("status").stdout
+    finally:
+        module.write_text(original)
+    for stage in ("prepare", "train", "distill", "quantize", "evaluate", "export"):
+        assert f"{stage}:" in status, status
+    assert "Data and pipelines are up to date" in repo.dvc("status").stdout

@@ -90,14 +90,16 @@ def test_pull_verifies_then_serves_from_cache(s3, s3_server, hf_weights, tmp_pat
 
 
 def test_tampered_object_is_refused_and_nothing_kept(s3, s3_server, hf_weights, tmp_path) -> None:
+    """Same size, other bytes: only the sha256 can tell (a size change is refused before downloading)."""
     _publish(s3, s3_server, hf_weights, "fam/tampered")
-    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/fam/tampered/model.safetensors", Body=b"evil bytes")
+    size = (hf_weights / "model.safetensors").stat().st_size
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/fam/tampered/model.safetensors", Body=b"e" * size)
     with pytest.raises(RemoteError, match=r"checksum mismatch for s3://models/pretrained_models/fam/tampered/"
                                           r"model.safetensors .*discarded and nothing was cached"):
         _pull(s3, s3_server, "fam/tampered", tmp_path)
     assert not (tmp_path / "out").exists()
     cached = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
-    assert all(p.name != "model.safetensors" and p.stat().st_size != 10 for p in cached)
+    assert all(p.read_bytes() != b"e" * size for p in cached)
     assert not list((tmp_path / "cache" / "incoming").iterdir())
 
 

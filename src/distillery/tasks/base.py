@@ -106,6 +106,8 @@ class Task(ABC):
     higher_is_better: ClassVar[bool] = True
     output_name: ClassVar[str]  # the exported models' output tensor
     package: ClassVar[str]  # the package holding the task's parts
+    bundle_models: ClassVar[dict[str, str]]  # bundle file name per model: tflite, onnx (int8), onnx_fp32
+    tiny_params: ClassVar[dict[str, Any]]  # dotted overrides that run the whole pipeline in seconds (contract test)
 
     def part(self, name: str) -> ModuleType:
         """``<package>.<name>``, imported on first use; refused inside a stage that does not declare it."""
@@ -125,8 +127,6 @@ class Task(ABC):
     @abstractmethod
     def write_example_data(self, raw: Path, images: tuple[int, int, int], seed: int) -> None:
         """A small generated dataset in the task's raw layout (train, val, test counts): tests, demos."""
-
-    tiny_params: ClassVar[dict[str, Any]]  # dotted overrides that run the whole pipeline in seconds (contract test)
 
     # --- models -----------------------------------------------------------------------------------
     @property
@@ -192,8 +192,6 @@ class Task(ABC):
     def bundle(self, rule: dict[str, Any], data: PreparedDataset, quantized: Path, export_name: str,
                max_pixels: int) -> BundleSpec:
         """The task's files and inference config for the export bundle."""
-
-    bundle_models: ClassVar[dict[str, str]]  # bundle file name per model: tflite, onnx (int8), onnx_fp32
 
     @abstractmethod
     def parity(self, bundle: Path, backend: str, data: PreparedDataset, raw: Path) -> np.ndarray:
