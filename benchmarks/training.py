@@ -23,9 +23,9 @@ from distillery.data.batches import Normalizer, to_tensor
 from distillery.data.demo import DemoSpec, write_multilabel
 from distillery.data.prepare import prepare_dataset
 from distillery.data.prepared import PreparedDataset, PreparedSplit
+from distillery.models.inference import logits_of
 from distillery.models.registry import create_model
 from distillery.tasks import get_task
-from distillery.tasks.classification import logits_of
 from distillery.tasks.classification.augment import Augmenter
 from distillery.tasks.classification.losses import classification_loss
 from distillery.train.loop import FitSettings, Schedule, Trainer

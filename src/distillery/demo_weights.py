@@ -32,9 +32,9 @@ from distillery.data.batches import Normalizer
 from distillery.data.demo import DemoSpec, load_scans, render_image, split_scans
 from distillery.data.prepared import PreparedSplit
 from distillery.errors import DistilleryError
+from distillery.models.inference import logits_of
 from distillery.models.registry import create_model
 from distillery.runtime import configure_torch
-from distillery.tasks.classification import logits_of
 from distillery.tasks.classification.augment import Augmenter
 from distillery.tasks.classification.losses import classification_loss
 from distillery.tasks.classification.metrics import PRIMARY_METRIC, classification_metrics, probabilities

@@ -12,10 +12,10 @@ from distillery import config
 from distillery.data.batches import Normalizer
 from distillery.data.prepared import PreparedDataset
 from distillery.models.checkpoint import ModelMeta, load_model_dir, save_model_dir
+from distillery.models.inference import logits_of
 from distillery.models.lora import apply_lora, merge_lora
 from distillery.models.registry import create_model
 from distillery.tasks import get_task
-from distillery.tasks.classification import logits_of
 from distillery.tasks.classification.augment import Augmenter
 from distillery.tasks.classification.losses import classification_loss, distillation_loss, soft_target_loss
 from distillery.train.loop import FitSettings, Schedule, Trainer

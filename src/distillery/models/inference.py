@@ -1,4 +1,9 @@
-"""Running a PyTorch model over a prepared split, with the task's forward."""
+"""Running a PyTorch model over a prepared split, with the task's forward; the classifiers' ``.logits``.
+
+``LogitsModel`` lives here, beside the transformers families it unwraps, rather than in the
+classification task: torch.export records the wrapper's qualified name in the TFLite graph, so
+moving it would change the exported bytes (and the size metrics) of every model.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,22 @@ from distillery.data.batches import Normalizer, to_tensor
 from distillery.data.prepared import PreparedSplit
 
 Forward = Callable[[nn.Module, torch.Tensor], torch.Tensor]
+
+
+def logits_of(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Logits of a transformers classifier (plain or wrapped by peft)."""
+    return model(pixel_values=x).logits
+
+
+class LogitsModel(nn.Module):
+    """``x -> logits`` as a plain module: what export, PT2E and ONNX need."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return logits_of(self.model, x)
 
 
 @torch.no_grad()

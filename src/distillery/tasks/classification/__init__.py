@@ -19,6 +19,7 @@ from torch import nn
 
 from distillery.config import DataConfig, DistillConfig, ThresholdsConfig, TrainConfig
 from distillery.data.prepared import PreparedDataset
+from distillery.models.inference import LogitsModel, logits_of
 from distillery.models.registry import FAMILIES, create_model
 from distillery.tasks import register_task
 from distillery.tasks.base import Augment, BundleSpec, Evaluation, KDLossFn, LossFn, PrepareResult, Task
@@ -28,22 +29,6 @@ TINY = {"data.image_size": 32, "model.family": "resnet", "model.size": "tiny", "
         "train.warmup_epochs": 0.2, "train.patience": 5, "distill.student.size": "tiny",
         "distill.student.pretrained": False, "distill.epochs": 2}
 MODEL_FILES = {"tflite": "model_int8.tflite", "onnx": "model_int8.onnx", "onnx_fp32": "model_fp32.onnx"}
-
-
-def logits_of(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Logits of a transformers classifier (plain or wrapped by peft)."""
-    return model(pixel_values=x).logits
-
-
-class LogitsModel(nn.Module):
-    """``x -> logits`` as a plain module: what export, PT2E and ONNX need."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return logits_of(self.model, x)
 
 
 class Classification(Task):
