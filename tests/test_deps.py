@@ -10,9 +10,8 @@ import ast
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
-from distillery.deps import ROOTS, imported_modules, module_file, stage_coverage
+from distillery.deps import ROOTS, imported_modules, imports_in, module_file, stage_coverage
 from tests.conftest import REPO
 
 # Stage packages in pipeline order: none may import a later one; tasks and the libraries import none.
@@ -62,21 +61,9 @@ def _module_level_imports() -> dict[str, set[str]]:
             name = ".".join([top, *parts])
             tree = ast.parse(path.read_text())
             tree.body = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
-            path_imports = set()
-            for imported in imported_modules_of(tree, path, name):
-                if module_file(imported, REPO) is not None:
-                    path_imports.add(imported)
-            graph[name] = path_imports
+            graph[name] = {imported for imported in imports_in(tree, name, path.name == "__init__.py", REPO)
+                           if module_file(imported, REPO) is not None}
     return graph
-
-
-def imported_modules_of(tree: ast.Module, path: Path, name: str) -> set[str]:
-    scratch = path.parent / f".imports-{path.name}"
-    try:
-        scratch.write_text(ast.unparse(tree))
-        return imported_modules(scratch, name, REPO)
-    finally:
-        scratch.unlink(missing_ok=True)
 
 
 def test_no_import_cycles_at_import_time() -> None:

@@ -46,7 +46,11 @@ def _packages_of(module: str) -> list[str]:
 def imported_modules(path: Path, module: str, repo: Path = Path(".")) -> set[str]:
     """Every module ``path`` imports, as dotted names (``from a import b`` yields ``a`` and ``a.b``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    is_package = path.name == "__init__.py"
+    return imports_in(tree, module, path.name == "__init__.py", repo)
+
+
+def imports_in(tree: ast.Module, module: str, is_package: bool, repo: Path) -> set[str]:
+    """The modules ``tree`` (the source of ``module``) imports anywhere in it."""
     found: set[str] = set(loaded_by_name(tree, repo))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

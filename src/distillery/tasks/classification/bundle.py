@@ -25,6 +25,7 @@ from distillery.errors import ExportError
 from distillery.runners import TFLiteModel
 from distillery.tasks.base import BundleSpec
 from distillery.tasks.classification import MODEL_FILES
+from distillery.tasks.classification.thresholds import Thresholds
 
 PREDICT_SCRIPT = Path("examples/predict.py")  # stages run from the repository root (a dvc.yaml dep)
 SHIPPED_MODULES = (Path(pixels_module.__file__), Path(letterbox_module.__file__))  # numpy + Pillow only
@@ -34,7 +35,7 @@ def inference_config(rule: dict[str, Any], quantized: Path, name: str, max_pixel
     meta = quantized_store.read_meta(quantized)
     std, mean = np.asarray(meta.input_std, np.float32), np.asarray(meta.input_mean, np.float32)
     tflite = TFLiteModel(quantized / quantized_store.TFLITE_INT8).quantization()
-    kind = "reject_below" if meta.task == "single_label" else "per_class"
+    kind = Thresholds(meta.task, rule["global_threshold"], rule["per_class"]).kind
     return {
         "name": name,
         "task": meta.task,
