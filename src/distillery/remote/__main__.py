@@ -27,14 +27,15 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def server(args: argparse.Namespace) -> None:
-    endpoint = s3settings.resolve_endpoint()
+    endpoint, origin = s3settings.endpoint_and_origin()
     if urlparse(endpoint).hostname not in LOCAL_HOSTS:
-        print(f"S3_ENDPOINT_URL is {endpoint}, not this machine: using that server, no local one to {args.action}")
+        print(f"the endpoint is {endpoint} (from {origin}), not this machine: using that server, "
+              f"no local one to {args.action}")
         return
     local = LocalS3.for_endpoint(endpoint)
     if args.action == "start":
         settings = local.start()
-        written = configure_dvc(s3settings.resolve())
+        written = configure_dvc(settings)
         buckets = ", ".join(f"{name} (versioned)" if versioned else name for name, versioned in BUCKETS.items())
         print(f"local S3 server at {settings.endpoint_url} (buckets {buckets}); "
               f"credentials in {local.state_dir / s3settings.CREDENTIALS_FILE}, DVC configured in {written}")

@@ -63,16 +63,17 @@ def explained(settings: S3Settings, what: str) -> Iterator[None]:
         yield
     except TRANSIENT as exc:
         raise RemoteError(
-            f"cannot reach the S3 server at {settings.endpoint_url} ({what}): {exc}; start the "
-            "local server with `make s3-up`, or set S3_ENDPOINT_URL to your MinIO"
+            f"cannot reach the S3 server at {settings.endpoint_url} ({what}; {settings.origin}): {exc}; "
+            "start the local server with `make s3-up`, or set S3_ENDPOINT_URL to your MinIO"
         ) from None
     except ClientError as exc:
         code = error_code(exc)
         if code in AUTH_CODES:
             raise RemoteError(
                 f"{settings.endpoint_url} rejected the credentials for access key "
-                f"{settings.access_key!r} ({code}, {what}); check AWS_ACCESS_KEY_ID / "
-                "AWS_SECRET_ACCESS_KEY (or .s3/credentials.json for the local server)"
+                f"{settings.access_key!r} ({code}, {what}; {settings.origin}); for the local server "
+                "`make s3-up` rewrites .dvc/config.local from .s3/credentials.json; for your MinIO set "
+                "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, then `python -m distillery.remote configure-dvc`"
             ) from None
         if code == "NoSuchBucket":
             raise RemoteError(

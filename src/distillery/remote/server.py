@@ -171,7 +171,12 @@ class LocalS3:
     def start(self, timeout: float = 30.0) -> S3Settings:
         """Start the server (or find it running), create the buckets, turn versioning on where wanted."""
         settings = self.settings()
-        if self.running_pid() is None:
+        running = self.running_pid()
+        if running is not None and self._state().get("s3_port") != self.s3_port:
+            raise RemoteError(
+                f"the local S3 server of {self.state_dir} already runs on port {self._state().get('s3_port')} "
+                f"(pid {running}), one server per checkout: `make s3-down`, then start it on port {self.s3_port}")
+        if running is None:
             busy = self.busy_ports()
             if busy:
                 raise RemoteError(
