@@ -9,7 +9,7 @@ TASK_PARTS = ("preparation",)  # the task parts this stage runs (its DVC deps co
 
 def prepare(params: Params) -> None:
     result = get_task(params.task).prepare(params.data, params.paths.raw, params.paths.prepared, params.seed)
-    write_metrics(params.paths, "prepare", result.metrics, record_only=["class_counts", "skipped"])
+    write_metrics(params.paths, "prepare", result.metrics, record_only=["class_counts", "skipped", "source"])
     log.info("images per split: %s; dropped: %s", result.metrics["images"],
              {k: v for k, v in result.metrics["dropped"].items() if v} or "none")
 

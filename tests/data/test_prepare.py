@@ -255,3 +255,31 @@ def test_a_file_name_with_a_newline_cannot_forge_a_line(tmp_path) -> None:
         prepare_dataset(data_cfg(), root, tmp_path / "out", seed=0)
     assert "\nprepare: error: forged" not in str(refused.value)
     assert repr(name) in str(refused.value)
+
+
+def test_the_prepared_store_is_the_same_wherever_the_raw_folder_lives(tmp_path) -> None:
+    first = write_csv_dataset(tmp_path / "raw", multilabel_rows(tmp_path / "raw", SPLITS))
+    moved = tmp_path / "elsewhere" / "deeper"
+    moved.parent.mkdir()
+    first.rename(moved)
+    result_moved = prepare_dataset(data_cfg(), moved, tmp_path / "out_moved", seed=0)
+    moved.rename(first)
+    result = prepare_dataset(data_cfg(), first, tmp_path / "out", seed=0)
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert "test_files.tar" in files and files == sorted(p.name for p in (tmp_path / "out_moved").iterdir())
+    for name in files:
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "out_moved" / name).read_bytes(), name
+    assert (result.metrics["source"], result_moved.metrics["source"]) == (str(first), str(moved))
+
+
+def test_the_test_files_are_the_originals_in_the_test_arrays_order(tmp_path) -> None:
+    root = write_csv_dataset(tmp_path / "raw", multilabel_rows(tmp_path / "raw", SPLITS))
+    prepare_dataset(data_cfg(), root, tmp_path / "out", seed=0)
+    data = PreparedDataset.open(tmp_path / "out")
+    with data.test_files() as files:
+        originals = [row.split(",")[1] for row in (tmp_path / "out" / "samples.csv").read_text().splitlines()[1:]
+                     if row.startswith("test,")]
+        assert [f.read_bytes() for f in files] == [(root / rel).read_bytes() for rel in originals]
+        assert len(files) == len(data.split("test"))
+        unpacked = files[0].parent
+    assert not unpacked.exists()

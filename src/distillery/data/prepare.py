@@ -7,6 +7,7 @@ import hashlib
 import io
 import logging
 import os
+import tarfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -177,6 +178,18 @@ def _letterboxed(root: Path, max_pixels: int, letterbox: Letterbox, rel: str) ->
     return letterbox.apply(decode_rgb(io.BytesIO(data), max_pixels, size=len(data)))
 
 
+def write_test_files(target: Path, root: Path, entries: Sequence[Checked]) -> None:
+    """The files as validated, in one tar without times or owners: the same bytes wherever ``root`` is."""
+    with tarfile.open(target, "w", format=tarfile.PAX_FORMAT) as archive:
+        for entry in tqdm(entries, desc="archive test files", unit="img", leave=False):
+            data = (root / entry.item.path).read_bytes()
+            if hashlib.sha256(data).hexdigest() != entry.sha256:
+                raise DataError(f"{root / entry.item.path}: changed while prepare ran; run it again")
+            info = tarfile.TarInfo(entry.item.path)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+
+
 def write_prepared(
     out: Path, root: Path, checked: list[Checked], splits: list[str], matrix: np.ndarray,
     vocabulary: list[str], task: str, cfg: DataConfig, report: Report,
@@ -206,6 +219,8 @@ def write_prepared(
         (split, entry.item.path, ";".join(entry.item.labels), entry.sha256)
         for split, entry in zip(splits, checked, strict=True)
     ]
+    write_test_files(out / prepared.TEST_FILES, root, [entry for entry, split in zip(checked, splits, strict=True)
+                                                       if split == "test"])
     with open(out / prepared.SAMPLES, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["split", "path", "labels", "sha256"])
@@ -215,7 +230,6 @@ def write_prepared(
         "labels": vocabulary,
         "letterbox": letterbox.describe(),
         "fingerprint": fingerprint((s, sha, lab) for s, _, lab, sha in sample_rows),
-        "source": str(root),
         "splits": split_info,
     }
     atomic.write_json(out / prepared.MANIFEST, manifest)
@@ -280,5 +294,6 @@ def prepare_dataset(cfg: DataConfig, raw: str | Path, out: str | Path, seed: int
         "dropped": report.counts(),
         "found": len(items),
         "skipped": listing.skipped,
+        "source": str(root.resolve()),
     }
     return PrepareResult(manifest, metrics)

@@ -7,11 +7,17 @@
   ``report.json``         every dropped item and why
   ``<split>_images.npy``  uint8 (N, S, S, 3), letterboxed RGB, memory-mapped when read
   ``<split>_labels.npy``  uint8 (N, C), one-hot (single-label) or multi-hot rows
+  ``test_files.tar``      the test split's original files, byte for byte, in ``samples.csv`` order:
+                          export's parity check decodes them with the bundle's own code, so export
+                          depends on this store and not on where the raw folder lives
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import tarfile
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,6 +33,7 @@ MANIFEST = "manifest.json"
 LABELS = "labels.txt"
 SAMPLES = "samples.csv"
 REPORT = "report.json"
+TEST_FILES = "test_files.tar"
 
 
 def images_file(root: Path, split: str) -> Path:
@@ -85,6 +92,17 @@ class PreparedDataset:
     def letterbox(self) -> Letterbox:
         spec = self.manifest["letterbox"]
         return Letterbox(spec["size"], spec["pad_value"])
+
+    @contextlib.contextmanager
+    def test_files(self) -> Iterator[list[Path]]:
+        """The test split's original files, unpacked into a temporary folder, in the test arrays' order."""
+        archive_path = self.root / TEST_FILES
+        if not archive_path.is_file():
+            raise DataError(f"{archive_path}: not found; this store predates it: `dvc repro prepare`")
+        with tempfile.TemporaryDirectory(prefix="test-files-") as folder, tarfile.open(archive_path) as archive:
+            names = archive.getnames()
+            archive.extractall(folder, filter="data")
+            yield [Path(folder) / name for name in names]
 
     def split(self, name: str) -> PreparedSplit:
         images = np.load(images_file(self.root, name), mmap_mode="r")

@@ -53,7 +53,7 @@ def parity(task: Task, params: Params, bundle: Path, data: PreparedDataset, rule
     fp32 = fp32_student_decisions(task, params, data, rule)
     report: dict[str, Any] = {"images": len(fp32)}
     for backend in PARITY_BACKENDS:
-        decisions = task.parity(bundle, backend, data, params.paths.raw)
+        decisions = task.parity(bundle, backend, data)
         with_pipeline, with_fp32 = task.agreement(decisions, pipeline[backend]), task.agreement(decisions, fp32)
         report[backend] = {"pipeline_agreement_images": round(with_pipeline["images"], 6),
                            "pipeline_agreement_labels": round(with_pipeline["labels"], 6),

@@ -7,7 +7,6 @@ test image from its file (verify -> decode -> letterbox -> normalise -> interpre
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from tqdm import tqdm
 from distillery.artifacts import quantized as quantized_store
 from distillery.data import letterbox as letterbox_module
 from distillery.data import pixels as pixels_module
-from distillery.data.prepared import SAMPLES, PreparedDataset
+from distillery.data.prepared import PreparedDataset
 from distillery.errors import ExportError
 from distillery.runners import TFLiteModel
 from distillery.tasks.base import BundleSpec
@@ -76,11 +75,6 @@ def load_predict_module(bundle: Path) -> ModuleType:
     return module
 
 
-def test_image_paths(prepared: Path, raw: Path) -> list[Path]:
-    with open(prepared / SAMPLES, newline="", encoding="utf-8") as handle:
-        return [raw / row["path"] for row in csv.DictReader(handle) if row["split"] == "test"]
-
-
 def check_labels_round_trip(app: Any, bundle: Path, labels: list[str]) -> None:
     """The labels as the bundle's predict.py reads them are the pipeline's, in order."""
     if app.labels != labels:
@@ -89,13 +83,10 @@ def check_labels_round_trip(app: Any, bundle: Path, labels: list[str]) -> None:
                           "printable lines")
 
 
-def bundle_decisions(bundle: Path, backend: str, data: PreparedDataset, raw: Path) -> np.ndarray:
-    images = test_image_paths(data.root, raw)
-    missing = [p for p in images if not p.is_file()]
-    if missing:
-        raise ExportError(f"{missing[0]}: a test image listed in {data.root / SAMPLES} is missing "
-                          f"({len(missing)} in all); the parity check decodes the original files")
+def bundle_decisions(bundle: Path, backend: str, data: PreparedDataset) -> np.ndarray:
+    """The bundle's decisions on the test split's original files (kept by prepare), run by its predict.py."""
     app = load_predict_module(bundle).Bundle(bundle, backend)
     check_labels_round_trip(app, bundle, data.labels)
-    return np.stack([app.decide(app.scores(app.preprocess(path)))
-                     for path in tqdm(images, desc=f"parity ({backend})", unit="img", leave=False)])
+    with data.test_files() as images:
+        return np.stack([app.decide(app.scores(app.preprocess(path)))
+                         for path in tqdm(images, desc=f"parity ({backend})", unit="img", leave=False)])
