@@ -10,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: report exps plots browser setup data demo test lint deps bench clean s3-up s3-down
+.PHONY: report exps plots browser setup data demo test lint deps bench clean check s3-up s3-down
 
 setup: $(VENV)/.installed
 
@@ -37,7 +37,7 @@ data: setup
 # The main job end to end on the embedded defaults: local S3, demo data, demo pretrained weights.
 # With S3_ENDPOINT_URL pointing at another machine (a real MinIO), no local server is started.
 demo: data s3-up
-	$(PY) -m distillery.demo_weights
+	$(PY) -m distillery.demo_weights --sizes base small quarter
 	dvc push data/raw.dvc
 	dvc repro
 	@echo
@@ -56,6 +56,10 @@ exps: setup
 # dvc plots show as HTML that renders offline (Vega inlined): dvc_plots/index.html
 plots: setup
 	$(PY) -m distillery.offline_plots --out dvc_plots
+
+# Is this checkout ready for `dvc repro`? Server, credentials, published weights, data layout, demo defaults.
+check: setup
+	$(PY) -m distillery.doctor
 
 s3-up: setup
 	$(PY) -m distillery.remote server start

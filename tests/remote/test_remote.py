@@ -239,7 +239,7 @@ def s3_server_port(settings: S3Settings) -> int:
 def test_demo_weights_check_tells_missing_from_refused(s3, s3_server, hf_weights) -> None:
     from botocore.exceptions import ClientError
 
-    from distillery.demo_weights import is_published
+    from distillery.remote.publish import is_published
 
     assert not is_published(s3, BUCKET, PREFIX, "fam/never-published")
     _publish(s3, s3_server, hf_weights, "fam/published")

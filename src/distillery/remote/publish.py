@@ -104,6 +104,19 @@ def publish(
     return full_info
 
 
+def is_published(s3: BaseClient, bucket: str, prefix: str, name: str) -> bool:
+    """Whether ``name`` has a checksums.json; other failures (credentials, server) propagate."""
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_object(Bucket=bucket, Key=folder_key(prefix, name) + CHECKSUMS)
+    except ClientError as exc:
+        if s3client.is_missing(exc):
+            return False
+        raise
+    return True
+
+
 def put_json(s3: BaseClient, bucket: str, key: str, obj: Any) -> None:
     put_text(s3, bucket, key, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 

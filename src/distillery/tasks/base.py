@@ -24,10 +24,10 @@ that the PyTorch model, the TFLite interpreter and ONNX Runtime are scored by th
 
 **Parts.** A task's code is split into parts, modules of its package imported on first use
 (``Task.part``): ``preparation``, ``training``, ``scoring``, ``evaluation``, ``export``, ``examples``,
-``summary``. A stage declares the parts it uses (``TASK_PARTS`` in ``stages/<name>.py``), so that
-its DVC deps are those parts and nothing else (``python -m distillery.deps`` follows them): a change
-to the task's export code reruns export, not training. Using an undeclared part inside a stage
-fails at once, naming it.
+``summary``, ``readiness`` (the doctor's look at the raw data). A stage declares the parts it uses
+(``TASK_PARTS`` in ``stages/<name>.py``), so that its DVC deps are those parts and nothing else
+(``python -m distillery.deps`` follows them): a change to the task's export code reruns export, not
+training. Using an undeclared part inside a stage fails at once, naming it.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from distillery.data.prepared import PreparedDataset
 from distillery.errors import ConfigError
 from distillery.models.registry import check_known, family
 
-PARTS = ("preparation", "training", "scoring", "evaluation", "export", "examples", "summary")
+PARTS = ("preparation", "training", "scoring", "evaluation", "export", "examples", "summary", "readiness")
 _allowed_parts: contextvars.ContextVar[tuple[str, tuple[str, ...]] | None] = contextvars.ContextVar(
     "allowed_parts", default=None)
 
@@ -74,6 +74,14 @@ Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]  # a uint8-val
 class PrepareResult:
     manifest: dict[str, Any]
     metrics: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DataSurvey:
+    """What a quick look at the raw data found, without decoding images (``python -m distillery.doctor``)."""
+
+    summary: str  # one line: layout, how many items, labels
+    demo_data: bool  # the project's demo data, for which the shipped defaults were tuned
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,8 @@ class Task(ABC):
     package: ClassVar[str]  # the package holding the task's parts
     bundle_models: ClassVar[dict[str, str]]  # bundle file name per model: tflite, onnx (int8), onnx_fp32
     tiny_params: ClassVar[dict[str, Any]]  # dotted overrides that run the whole pipeline in seconds (contract test)
+    # params.yaml values tuned for the demo data: dotted key -> (shipped value, why to revisit it on other data)
+    demo_defaults: ClassVar[dict[str, tuple[Any, str]]] = {}
 
     def part(self, name: str) -> ModuleType:
         """``<package>.<name>``, imported on first use; refused inside a stage that does not declare it."""
@@ -123,6 +133,11 @@ class Task(ABC):
     @abstractmethod
     def prepare(self, cfg: DataConfig, raw: Path, out: Path, seed: int) -> PrepareResult:
         """Validate the user's layout in ``raw`` and write the prepared store to ``out`` atomically."""
+
+    @abstractmethod
+    def survey(self, cfg: DataConfig, raw: Path) -> DataSurvey:
+        """Check the layout in ``raw`` as prepare will read it, decoding no image; a ``DataError`` names
+        what is wrong."""
 
     @abstractmethod
     def write_example_data(self, raw: Path, images: tuple[int, int, int], seed: int) -> None:
@@ -194,8 +209,9 @@ class Task(ABC):
         """The task's files and inference config for the export bundle."""
 
     @abstractmethod
-    def parity(self, bundle: Path, backend: str, data: PreparedDataset, raw: Path) -> np.ndarray:
-        """Decisions of the bundle's own predict.py, run from the bundle on every test file."""
+    def parity(self, bundle: Path, backend: str, data: PreparedDataset) -> np.ndarray:
+        """Decisions of the bundle's own predict.py, run from the bundle on every original test file
+        (which the prepared store keeps, so that export does not depend on where the raw data lives)."""
 
     @abstractmethod
     def model_card(self, config: dict[str, Any], test: dict[str, Any], lineage: dict[str, Any],
