@@ -10,7 +10,8 @@ from safetensors.torch import save_file
 
 from distillery.errors import WeightsError
 from distillery.models.checkpoint import ModelMeta, load_model_dir, save_model_dir
-from distillery.models.registry import create_model
+from distillery.models.published import SAME_ARCHITECTURE_AS
+from distillery.models.registry import FAMILIES, create_model, is_head
 from distillery.models.transfer import find_weights_file, load_state_dict, normalise_name, transfer_weights
 
 DIGITS = [str(i) for i in range(10)]
@@ -101,3 +102,31 @@ def test_model_folder_rebuilds_the_same_model(tmp_path) -> None:
     assert {m.momentum for m in loaded.modules() if isinstance(m, torch.nn.BatchNorm2d)} == {0.1}
     with pytest.raises(WeightsError, match="not found; is .* a model folder"):
         load_model_dir(tmp_path / "nope")
+
+
+# Architecture fields of each checkpoint's published config.json (transcribed; no hub access here).
+PUBLISHED_CONFIGS = {
+    "microsoft/resnet-18": {"embedding_size": 64, "hidden_sizes": [64, 128, 256, 512], "depths": [2, 2, 2, 2],
+                            "layer_type": "basic", "downsample_in_first_stage": False},
+    "facebook/convnext-tiny-224": {"hidden_sizes": [96, 192, 384, 768], "depths": [3, 3, 9, 3]},
+    "facebook/convnext-small-224": {"hidden_sizes": [96, 192, 384, 768], "depths": [3, 3, 27, 3]},
+    "facebook/convnext-base-224": {"hidden_sizes": [128, 256, 512, 1024], "depths": [3, 3, 27, 3]},
+    "google/efficientnet-b0": {"width_coefficient": 1.0, "depth_coefficient": 1.0, "hidden_dim": 1280},
+    "google/efficientnet-b1": {"width_coefficient": 1.0, "depth_coefficient": 1.1, "hidden_dim": 1280},
+    "google/efficientnet-b2": {"width_coefficient": 1.1, "depth_coefficient": 1.2, "hidden_dim": 1408},
+    "google/efficientnet-b3": {"width_coefficient": 1.2, "depth_coefficient": 1.4, "hidden_dim": 1536},
+    "google/mobilenet_v2_1.0_224": {"depth_multiplier": 1.0},
+}
+
+
+@pytest.mark.parametrize(("family_name", "size"), sorted(SAME_ARCHITECTURE_AS))
+def test_sizes_named_after_a_published_checkpoint_take_all_of_its_backbone(family_name, size) -> None:
+    """Built on the meta device: names and shapes only, which is what transfer matches on."""
+    spec = FAMILIES[family_name]
+    published = spec.model_class.config_class(num_labels=1000, image_size=224,
+                                              **PUBLISHED_CONFIGS[SAME_ARCHITECTURE_AS[family_name, size]])
+    with torch.device("meta"):
+        theirs = spec.model_class(published).state_dict()
+        ours = create_model(family_name, size, ["a", "b", "c"], 64, "single_label").state_dict()
+    backbone = {name: tensor.shape for name, tensor in ours.items() if not is_head(name, family_name)}
+    assert backbone and {name: theirs[name].shape for name in backbone if name in theirs} == backbone

@@ -1,19 +1,21 @@
-"""``python -m distillery.models list``: every registered family and size, with parameter counts."""
+"""``python -m distillery.models list``: every registered family and size, with parameter counts and the
+published checkpoint whose weights fit it (``distillery.models.published``)."""
 
 from __future__ import annotations
 
 import argparse
 
+from distillery.models.published import SAME_ARCHITECTURE_AS
 from distillery.models.registry import FAMILIES, count_parameters
 
 
 def list_models(image_size: int, num_labels: int) -> None:
-    print(f"{'family':<14} {'size':<10} {'task':<15} {'params':>10}  input  lora targets")
+    print(f"{'family':<14} {'size':<10} {'task':<15} {'params':>10}  input  {'lora targets':<26} weights of")
     for name, spec in FAMILIES.items():
         for size in spec.sizes:
             params = count_parameters(name, size, num_labels, image_size)
             print(f"{name:<14} {size:<10} {spec.task:<15} {params / 1e6:9.2f}M  {image_size}x{image_size}  "
-                  f"{', '.join(spec.lora_targets)}")
+                  f"{', '.join(spec.lora_targets):<26} {SAME_ARCHITECTURE_AS.get((name, size), '')}".rstrip())
 
 
 def main(argv: list[str] | None = None) -> None:
