@@ -21,6 +21,9 @@ def _caches_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
     for var in ("MPLCONFIGDIR", "TORCHINDUCTOR_CACHE_DIR", "KERAS_HOME"):
         os.environ[var] = str(cache / var.lower())
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    for var in ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"):  # never the developer's ~/.aws
+        os.environ[var] = str(cache / "aws" / var.lower())
+    os.environ.pop("AWS_PROFILE", None)
     os.environ["DO_NOT_TRACK"] = "1"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 
 import pytest
 import torch
@@ -68,3 +69,30 @@ def test_dvc_push_and_pull_data_and_outputs(repo) -> None:
     assert (repo.root / "data" / "raw" / "manifest.csv").is_file()
     assert (repo.root / "data" / "prepared" / "train_images.npy").is_file()
     assert "up to date" in repo.dvc("status", "prepare").stdout
+
+
+def test_aws_endpoint_url_s3_alone_points_publish_pull_and_dvc_push_at_the_server(tmp_path_factory, s3_server,
+                                                                                   s3, tmp_path) -> None:
+    """boto3's variable, with no project variable and no .dvc/config.local: every client follows it."""
+    repo = DvcRepo.copy_of_this_repo(tmp_path_factory.mktemp("aws-endpoint"))
+    prefix = "aws_endpoint/pretrained_models"
+    repo.set_params(**{"remote.prefix": prefix})
+    repo.env = {k: v for k, v in repo.env.items() if k not in ("S3_ENDPOINT_URL", "AWS_ENDPOINT_URL")}
+    repo.env |= {"AWS_ENDPOINT_URL_S3": s3_server.endpoint_url, "AWS_ACCESS_KEY_ID": s3_server.access_key,
+                 "AWS_SECRET_ACCESS_KEY": s3_server.secret_key}
+    for size, scale in (("base", 1.0), ("quarter", 2.0)):
+        folder = tmp_path / size
+        folder.mkdir()
+        save_file({"w": torch.full((8, 4), scale)}, folder / "model.safetensors")
+        (folder / "config.json").write_text(json.dumps({"model_type": "resnet"}))
+        repo.run(sys.executable, "-m", "distillery.remote", "publish", str(folder), "--name", f"resnet/{size}")
+    write_multilabel(repo.root / "data" / "raw", DemoSpec(counts=(6, 2, 2), seed=5))
+    repo.commit("aws endpoint")
+    assert not (repo.root / ".dvc" / "config.local").exists()
+    repo.dvc("repro", "pull_pretrained")
+    pulled = repo.root / "models" / "pretrained" / "teacher" / "model.safetensors"
+    assert pulled.read_bytes() == (tmp_path / "base" / "model.safetensors").read_bytes()
+    before = s3.list_objects_v2(Bucket="dvcstore").get("KeyCount", 0)
+    repo.dvc("add", "data/raw")
+    assert "pushed" in repo.dvc("push", "data/raw.dvc").stdout
+    assert s3.list_objects_v2(Bucket="dvcstore").get("KeyCount", 0) > before

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -98,6 +99,8 @@ def pretrain(family: str, size: str, recipe: Recipe, count: int, seed: int, thre
                       normalizer=Normalizer(params.model.input_mean, params.model.input_std),
                       augmenter=Augmenter(NO_AUGMENT, 0))
     result = trainer.fit(train, val)
+    log.info("pretrained %s/%s in %.0f s: val accuracy %.3f", family, size, result.seconds,
+             result.val_metrics["accuracy"])
     with atomic.atomic_dir(out) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
     info = {
@@ -109,7 +112,7 @@ def pretrain(family: str, size: str, recipe: Recipe, count: int, seed: int, thre
                        f"images (val accuracy {result.val_metrics['accuracy']:.3f} on {len(val)} held-out "
                        "train-scan renders).",
         "pretraining": {"epochs": epochs, "lr": recipe.lr, "images": count, "seed": seed,
-                        "val_accuracy": result.val_metrics["accuracy"], "seconds": result.seconds},
+                        "val_accuracy": result.val_metrics["accuracy"]},  # no timing: same weights, same info
     }
     return info
 
@@ -127,6 +130,16 @@ def no_recipe(family: str, size: str) -> DistilleryError:
         f"{family}/{size}` (README 'Bring your own pretrained weights'), or pick a size with demo weights")
 
 
+def refuse_a_shared_server(settings) -> None:
+    """Demo weights belong on this machine's server; a team's MinIO gets them only when asked."""
+    from distillery.remote.settings import is_local
+
+    if not is_local(settings.endpoint_url) and os.environ.get("PUBLISH_DEMO") != "1":
+        raise DistilleryError(f"refusing to publish demo weights to {settings.endpoint_url} ({settings.origin}), "
+                              "which is not this machine: `PUBLISH_DEMO=1 make demo` (or PUBLISH_DEMO=1 python -m "
+                              "distillery.demo_weights) to publish them there anyway")
+
+
 def publish_missing(wanted: list[tuple[str, str]], images: int, force: bool) -> None:
     from distillery.remote import settings as s3settings
     from distillery.remote.client import explained, make_client
@@ -136,6 +149,7 @@ def publish_missing(wanted: list[tuple[str, str]], images: int, force: bool) -> 
     settings = s3settings.resolve()
     s3 = make_client(settings)
     bucket, prefix = params.remote.bucket, params.remote.prefix
+    missing = []
     for family, size in wanted:
         name = f"{family}/{size}"
         with explained(settings, f"s3://{bucket}/{prefix}/{name}/"):
@@ -144,11 +158,15 @@ def publish_missing(wanted: list[tuple[str, str]], images: int, force: bool) -> 
                 continue
         if family != FAMILY or size not in RECIPES:
             raise no_recipe(family, size)
-        out = params.paths.cache.parent / "demo_weights" / f"{family}-{size}"
+        missing.append(size)
+    if missing:
+        refuse_a_shared_server(settings)
+    for size in missing:
+        name, out = f"{FAMILY}/{size}", params.paths.cache.parent / "demo_weights" / f"{FAMILY}-{size}"
         recipe = RECIPES[size]
         log.info("pretraining demo weights %s (%d epochs at lr %g, %d images) ...", name, recipe.epochs, recipe.lr,
                  images)
-        info = pretrain(family, size, recipe, images, seed=0, threads=params.train.threads, out=out)
+        info = pretrain(FAMILY, size, recipe, images, seed=0, threads=params.train.threads, out=out)
         publish(s3, settings, bucket, prefix, out, name, info)
         log.info("published %s: %s", name, info["description"])
 

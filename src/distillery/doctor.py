@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
@@ -32,7 +32,6 @@ from distillery.remote.publish import is_published
 from distillery.tasks import get_task
 from distillery.tasks.base import DataSurvey
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEMO_WEIGHTS_FAMILY = "resnet"  # the family `python -m distillery.demo_weights` pretrains
 
 
@@ -48,10 +47,6 @@ class Finding:
         return f"{self.status:<5} {self.subject:<12} {self.message}{fix}"
 
 
-def is_local(endpoint: str) -> bool:
-    return urlparse(endpoint).hostname in LOCAL_HOSTS
-
-
 def check_data(params: config.Params) -> tuple[Finding, DataSurvey | None]:
     raw = params.paths.raw
     try:
@@ -64,7 +59,7 @@ def check_data(params: config.Params) -> tuple[Finding, DataSurvey | None]:
 
 def check_server(settings: s3settings.S3Settings, bucket: str) -> Finding:
     """One request that tells apart: nothing listening, credentials refused, bucket missing, all well."""
-    local = is_local(settings.endpoint_url)
+    local = s3settings.is_local(settings.endpoint_url)
     try:
         make_client(settings, attempts=1).head_bucket(Bucket=bucket)
     except TRANSIENT:
@@ -75,6 +70,8 @@ def check_server(settings: s3settings.S3Settings, bucket: str) -> Finding:
         if code in AUTH_CODES:
             fix = ("export the right AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or unset them to use "
                    ".dvc/config.local" if settings.keys_from_environment else
+                   f"fix the keys of {settings.keys_origin} in ~/.aws/credentials, or unset AWS_PROFILE"
+                   if settings.keys_origin.startswith("profile") else
                    "`make s3-up` (rewrites .dvc/config.local from .s3/credentials.json)" if local else
                    "export AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, then `python -m distillery.remote configure-dvc`")
             return Finding("FAIL", "credentials", f"{settings.endpoint_url} refuses access key "
@@ -87,16 +84,26 @@ def check_server(settings: s3settings.S3Settings, bucket: str) -> Finding:
                                    f"bucket {bucket!r} present ({settings.origin})")
 
 
-def check_dvc(settings: s3settings.S3Settings) -> Finding:
-    """DVC reads only its own config: it must name the server and keys this code uses."""
+def dvc_endpoint_and_key() -> tuple[str | None, str | None]:
+    """What DVC's S3 client will use: its config first, then what botocore reads from the environment
+    and the AWS files (``S3_ENDPOINT_URL``, this project's alias, is not among them)."""
     dvc = s3settings.dvc_remote_settings()
-    fix = "`make s3-up`" if is_local(settings.endpoint_url) else "`python -m distillery.remote configure-dvc`"
-    if not (dvc.get("access_key_id") and dvc.get("secret_access_key")):
-        return Finding("FAIL", "dvc", f"{s3settings.DVC_LOCAL_CONFIG} holds no credentials for the DVC remotes", fix)
-    if dvc.get("endpointurl") != settings.endpoint_url or dvc["access_key_id"] != settings.access_key:
-        return Finding("FAIL", "dvc", f"DVC would use {dvc.get('endpointurl')} with access key "
-                                      f"{dvc['access_key_id']!r}, this code {settings.redacted()}", fix)
-    return Finding("ok", "dvc", f"the DVC remotes use the same endpoint and keys ({s3settings.DVC_LOCAL_CONFIG})")
+    profile = s3settings.profile_settings(os.environ.get("AWS_PROFILE"))
+    endpoint = (dvc.get("endpointurl") or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+                or profile.get("endpoint_url"))
+    key = dvc.get("access_key_id") or os.environ.get("AWS_ACCESS_KEY_ID") or profile.get("aws_access_key_id")
+    return endpoint, key
+
+
+def check_dvc(settings: s3settings.S3Settings) -> Finding:
+    """DVC resolves its remotes on its own: they must name the server and keys this code uses."""
+    endpoint, key = dvc_endpoint_and_key()
+    local = s3settings.is_local(settings.endpoint_url)
+    fix = "`make s3-up`" if local else "`python -m distillery.remote configure-dvc`"
+    if (endpoint, key) != (settings.endpoint_url, settings.access_key):
+        return Finding("FAIL", "dvc", f"DVC would use {endpoint or 'AWS itself'} with access key {key!r}, this code "
+                                      f"{settings.redacted()}", fix)
+    return Finding("ok", "dvc", "the DVC remotes use the same endpoint and access key")
 
 
 def check_weights(s3, params: config.Params, role: str, key: str, family: str, size: str) -> Finding:

@@ -48,6 +48,21 @@ def test_publish_writes_checksums_info_and_readmes(s3, s3_server, hf_weights) ->
     assert "fam/readme-test" in [i["name"] for i in list_published(s3, BUCKET, PREFIX)]
 
 
+def versions_under(s3, key_prefix: str) -> list[str]:
+    listed = s3.list_object_versions(Bucket=BUCKET, Prefix=key_prefix)
+    return sorted(v["VersionId"] for v in listed.get("Versions", []))
+
+
+def test_republishing_identical_weights_makes_no_new_object_version(s3, s3_server, hf_weights) -> None:
+    first = _publish(s3, s3_server, hf_weights, "fam/again")
+    versions = versions_under(s3, f"{PREFIX}/fam/again/")
+    assert _publish(s3, s3_server, hf_weights, "fam/again") == first  # its `created` too: nothing rewritten
+    assert versions_under(s3, f"{PREFIX}/fam/again/") == versions
+    (hf_weights / "config.json").write_text('{"model_type": "resnet", "changed": true}')
+    _publish(s3, s3_server, hf_weights, "fam/again")
+    assert len(versions_under(s3, f"{PREFIX}/fam/again/")) > len(versions)
+
+
 def test_corrupt_safetensors_is_refused(s3, s3_server, tmp_path) -> None:
     (tmp_path / "model.safetensors").write_bytes(b"\x10\x00truncated")
     with pytest.raises(WeightsError, match=r"model.safetensors: not a valid safetensors file"):
@@ -282,3 +297,24 @@ def test_a_server_restarted_mid_download_is_retried_and_completes(tmp_path) -> N
         assert (tmp_path / "out" / "blob.bin").read_bytes() == blob.read_bytes()
     finally:
         local.stop()
+
+
+def test_prune_versions_deletes_only_superseded_versions_older_than_asked(s3, s3_server, hf_weights) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from distillery.remote.versions import prune
+
+    for change in range(3):
+        (hf_weights / "config.json").write_text(json.dumps({"model_type": "resnet", "change": change}))
+        _publish(s3, s3_server, hf_weights, "fam/pruned")
+    key_prefix = f"{PREFIX}/fam/pruned/"
+    current = {key: s3.head_object(Bucket=BUCKET, Key=key)["VersionId"]
+               for key in (key_prefix + "config.json", key_prefix + "info.json")}
+    now = datetime.now(UTC)
+    assert prune(s3, BUCKET, key_prefix, 1, now, apply=True) == []  # nothing is a day old
+    listed = prune(s3, BUCKET, key_prefix, 0, now + timedelta(seconds=1), apply=False)
+    assert {v.key for v in listed} >= set(current) and len(versions_under(s3, key_prefix)) > len(listed)
+    prune(s3, BUCKET, key_prefix, 0, now + timedelta(seconds=1), apply=True)
+    assert list(prune(s3, BUCKET, key_prefix, 0, now + timedelta(seconds=1), apply=False)) == []
+    assert {key: s3.head_object(Bucket=BUCKET, Key=key)["VersionId"] for key in current} == current
+    assert json.loads(s3.get_object(Bucket=BUCKET, Key=key_prefix + "config.json")["Body"].read())["change"] == 2

@@ -72,3 +72,37 @@ def test_an_unreadable_dvc_config_is_named(repo) -> None:
     (repo / ".dvc" / "config.local").write_text("['remote \"models\"'\n  endpointurl = \n[[[")
     with pytest.raises(RemoteError, match=r"\.dvc/config\.local: cannot be read as DVC configuration"):
         s3settings.resolve()
+
+
+def write_aws_files(repo, monkeypatch, credentials: str, aws_config: str = "") -> None:
+    (repo / "aws-credentials").write_text(credentials)
+    (repo / "aws-config").write_text(aws_config)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(repo / "aws-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(repo / "aws-config"))
+
+
+def test_aws_profile_wins_over_the_dvc_config_and_the_default_profile_comes_last(repo, monkeypatch) -> None:
+    write_aws_files(repo, monkeypatch,
+                    "[default]\naws_access_key_id = default-key\naws_secret_access_key = default-secret\n"
+                    "[minio]\naws_access_key_id = minio-key\naws_secret_access_key = minio-secret\n",
+                    "[profile minio]\nendpoint_url = http://minio.internal:9000\n")
+    configure_dvc(s3settings.S3Settings("http://127.0.0.1:9300", "dvc-key", "dvc-secret"), repo)
+    settings = s3settings.resolve()
+    assert (settings.endpoint_url, settings.access_key) == ("http://127.0.0.1:9300", "dvc-key")
+    monkeypatch.setenv("AWS_PROFILE", "minio")
+    settings = s3settings.resolve()
+    assert (settings.endpoint_url, settings.access_key, settings.secret_key) == (
+        "http://minio.internal:9000", "minio-key", "minio-secret")
+    assert settings.origin == "endpoint from profile minio, keys from profile minio"
+    (repo / ".dvc" / "config.local").unlink()
+    monkeypatch.delenv("AWS_PROFILE")
+    assert s3settings.resolve().keys_origin == "the default AWS profile"
+    write_local_credentials(repo)
+    assert s3settings.resolve().access_key == "local-key"  # the local server's keys before the default profile
+
+
+def test_an_unknown_profile_is_named(repo, monkeypatch) -> None:
+    write_aws_files(repo, monkeypatch, "[default]\n")
+    monkeypatch.setenv("AWS_PROFILE", "nope")
+    with pytest.raises(RemoteError, match="AWS_PROFILE=nope: The config profile \\(nope\\) could not be found"):
+        s3settings.resolve()

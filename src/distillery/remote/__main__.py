@@ -4,6 +4,7 @@
   publish PATH --name NAME   upload a weights file or folder to <prefix>/<NAME>/
   list                       what the bucket holds under <prefix>/
   configure-dvc              write endpoint + credentials into .dvc/config.local
+  prune-versions --days N    delete versions of the bucket superseded more than N days ago (--apply)
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 import logging
 import sys
 from pathlib import Path
-from urllib.parse import urlparse
 
 from distillery import config
 from distillery.errors import DistilleryError
@@ -23,12 +23,10 @@ from distillery.remote.dvc_config import configure_dvc
 from distillery.remote.publish import list_published, publish
 from distillery.remote.server import BUCKETS, LocalS3
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-
 
 def server(args: argparse.Namespace) -> None:
     endpoint, origin = s3settings.endpoint_and_origin()
-    if urlparse(endpoint).hostname not in LOCAL_HOSTS:
+    if not s3settings.is_local(endpoint):
         print(f"the endpoint is {endpoint} (from {origin}), not this machine: using that server, "
               f"no local one to {args.action}")
         return
@@ -72,6 +70,24 @@ def configure_dvc_command(_: argparse.Namespace) -> None:
     print(f"wrote {configure_dvc(s3settings.resolve())}")
 
 
+def prune_versions_command(args: argparse.Namespace) -> None:
+    from datetime import UTC, datetime
+
+    from distillery.remote.versions import prune
+
+    params = config.load()
+    settings = s3settings.resolve()
+    bucket = params.remote.bucket
+    with explained(settings, f"s3://{bucket}/"):
+        old = prune(make_client(settings), bucket, args.prefix, args.days, datetime.now(UTC), args.apply)
+    for version in old:
+        print(version.line())
+    total = sum(v.size for v in old) / 2**20
+    verb = "deleted" if args.apply else "would delete (dry run; --apply deletes)"
+    print(f"{verb}: {len(old)} version(s) of s3://{bucket}/{args.prefix} noncurrent for over {args.days:g} days, "
+          f"{total:.1f} MiB")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m distillery.remote", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -89,6 +105,11 @@ def main(argv: list[str] | None = None) -> None:
     pub.set_defaults(run=publish_command)
     sub.add_parser("list", help="what is published").set_defaults(run=list_command)
     sub.add_parser("configure-dvc", help="write .dvc/config.local").set_defaults(run=configure_dvc_command)
+    prune_parser = sub.add_parser("prune-versions", help="delete versions superseded more than --days ago")
+    prune_parser.add_argument("--days", type=float, required=True)
+    prune_parser.add_argument("--prefix", default="", help="only keys under this prefix (default: the whole bucket)")
+    prune_parser.add_argument("--apply", action="store_true", help="delete (default: list what would go)")
+    prune_parser.set_defaults(run=prune_versions_command)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:

@@ -76,6 +76,8 @@ def publish(
     """Upload ``source`` (a file or a folder) as ``<prefix>/<name>/``; return its info.json.
 
     A README.md of the source's own (an exported bundle's model card) is kept instead of the generated one.
+    Publishing what is already there (same files, same info apart from ``created``) uploads nothing,
+    so no object gets a new version and DVC's dependency on the folder stays unchanged.
     """
     files = local_files(source)
     clash = sorted(set(files) & (set(METADATA_FILES) - {README}))
@@ -93,6 +95,11 @@ def publish(
     }
     base = folder_key(prefix, name)
     with s3client.explained(settings, s3_url(bucket, base)):
+        current = read_json(s3, bucket, base + INFO)
+        if read_json(s3, bucket, base + CHECKSUMS) == {"files": checksums} and without_created(current) == (
+                without_created(json.loads(json.dumps(full_info)))):
+            log.info("%s: these files and this info are what is published; nothing uploaded", s3_url(bucket, base))
+            return current
         for rel, path in files.items():
             log.info("uploading %s -> %s", path, s3_url(bucket, base + rel))
             s3.upload_file(str(path), bucket, base + rel, Config=TRANSFER)
@@ -115,6 +122,24 @@ def is_published(s3: BaseClient, bucket: str, prefix: str, name: str) -> bool:
             return False
         raise
     return True
+
+
+def without_created(info: Any) -> Any:
+    return {k: v for k, v in info.items() if k != "created"} if isinstance(info, dict) else info
+
+
+def read_json(s3: BaseClient, bucket: str, key: str) -> Any:
+    """The JSON object at ``key``, or None when there is none (or it is not JSON)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ClientError as exc:
+        if s3client.is_missing(exc):
+            return None
+        raise
+    except ValueError:
+        return None
 
 
 def put_json(s3: BaseClient, bucket: str, key: str, obj: Any) -> None:
