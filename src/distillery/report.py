@@ -42,10 +42,12 @@ def table(diff: dict[str, dict[str, dict[str, Any]]]) -> str:
     return "\n".join(["| file | key | base | this branch | change |", "|---|---|---|---|---|", *rows])
 
 
-def report(base: str, plots: Path) -> str:
+def report(base: str, plots: Path, embed_images: bool = True) -> str:
     metrics = dvc_json("metrics", "diff", base)
     params = dvc_json("params", "diff", base)
-    images = [f"![{name}]({plots / name})" for name in PLOTS if (plots / name).is_file()]
+    present = [name for name in PLOTS if (plots / name).is_file()]
+    images = ([f"![{name}]({plots / name})" for name in present] if embed_images else
+              [f"- `{plots / name}` (in the workflow run's `plots` artifact)" for name in present])
     return "\n\n".join([
         f"## distillery: this branch vs `{base}`",
         "### Metrics that changed\n" + table(metrics),
@@ -59,12 +61,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", default="main", help="the revision to compare with (default: main)")
     parser.add_argument("--out", type=Path, help="also write the markdown to this file")
+    parser.add_argument("--plots-elsewhere", action="store_true",
+                        help="name the plot files instead of embedding them (a comment that uploads no image)")
     args = parser.parse_args(argv)
     try:
         params = config.load()
     except config.ConfigError as exc:
         sys.exit(f"error: {exc}")
-    text = report(args.base, params.paths.plots / "evaluate")
+    text = report(args.base, params.paths.plots / "evaluate", embed_images=not args.plots_elsewhere)
     if args.out:
         atomic.write_text(args.out, text)
     print(text, end="")
