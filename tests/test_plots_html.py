@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from PIL import Image
 
 from distillery.offline_plots import CACHE, PACKAGES
 from tests.dvc_repo import REPO
@@ -32,8 +33,12 @@ def test_plots_render_offline_as_svg_and_images(tmp_path) -> None:
         [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
          "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True).stdout
     drawn = re.findall(r"<(?:canvas|svg)[^>]*class=\"marks\"", dom)  # what Vega draws, canvas or SVG
-    assert len(drawn) >= 3  # teacher curves, student curves, per-class F1: rendered, not placeholders
-    assert len(re.findall(r"<img src=\"static/[^\"]+\.png\"", dom)) >= 2  # the PR curves and per-class F1 PNGs
+    expected = len(re.findall(r"vegaEmbed\(", page.read_text()))
+    assert expected >= 6 and len(drawn) == expected  # losses, val F1, per-class F1, PR per class, confusion
+    images = re.findall(r"<img src=\"(static/[^\"]+\.png)\"", dom)
+    assert len(images) >= 3  # the PR curves, per-class F1 and confusion PNGs
+    for image in images:  # none wider than a page shows: a wider one was clipped at the right edge
+        assert Image.open(out / image).size[0] <= 1200, image
     shot = tmp_path / "plots.png"
     subprocess.run([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
                     f"--screenshot={shot}", "--window-size=1200,2000", page.as_uri()], capture_output=True,

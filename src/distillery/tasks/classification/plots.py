@@ -1,6 +1,8 @@
 """Evaluation plots: DVC data files (rendered by ``dvc plots show``) and PNGs for people and PRs.
 
 - ``pr_curves.png``: per-class precision-recall on val with the chosen operating points;
+- ``pr/class_<name>.csv``, ``pr/micro_average.csv``: the same curves as DVC plot data (interpolated
+  precision on 101 recall levels), so ``dvc plots diff`` overlays two revisions' curves;
 - ``per_class_f1.csv`` / ``.png``: test F1 per class at 0.5 and at the tuned thresholds;
 - ``confusion.csv`` / ``confusion_matrix.png``: actual vs predicted on test, one row per pair
   (``confusion_rows`` says how a multi-label image becomes pairs).
@@ -13,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +25,7 @@ from distillery.tasks.classification.metrics import f_beta, per_class_counts
 from distillery.tasks.classification.thresholds import Thresholds
 
 NONE = "(none)"  # the multi-label confusion's row and column for "no label"
+RECALL_LEVELS = np.linspace(0.0, 1.0, 101)
 
 
 def write_plots(folder: Path, task: str, labels: list[str], val_scores: np.ndarray, val_targets: np.ndarray,
@@ -35,6 +39,7 @@ def write_plots(folder: Path, task: str, labels: list[str], val_scores: np.ndarr
         write_rows(out / "per_class_f1.csv", f1_rows)
         save_figure(per_class_f1_figure(f1_rows), out / "per_class_f1.png")
         save_figure(pr_figure(labels, val_scores, val_targets, tuned), out / "pr_curves.png")
+        write_pr_data(out / "pr", labels, val_scores, val_targets)
         if task == "single_label":
             rows, names = single_label_confusion_rows(labels, test_scores, test_targets), labels
         else:
@@ -85,13 +90,41 @@ def per_class_f1_figure(rows: list[dict]):
     return figure
 
 
+def interpolated_precision(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """The best precision at recall >= r for each of ``RECALL_LEVELS`` (as VOC and COCO average precision)."""
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, _ = precision_recall_curve(targets, scores)
+    order = np.argsort(recall, kind="stable")
+    recall, best_beyond = recall[order], np.maximum.accumulate(precision[order][::-1])[::-1]
+    first = np.searchsorted(recall, RECALL_LEVELS, side="left")
+    return np.where(first < len(recall), best_beyond[np.minimum(first, len(recall) - 1)], 0.0)
+
+
+def file_safe(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", label)
+
+
+def write_pr_data(folder: Path, labels, scores, targets) -> None:
+    """One CSV per class with positives on val, and the micro-average over all (image, class) pairs."""
+    folder.mkdir()
+    curves = {f"class_{file_safe(label)}": (scores[:, c], targets[:, c])
+              for c, label in enumerate(labels) if targets[:, c].any()}
+    curves["micro_average"] = (scores.ravel(), targets.ravel())
+    for name, (class_scores, class_targets) in curves.items():
+        precision = interpolated_precision(class_scores, class_targets)
+        write_rows(folder / f"{name}.csv", [{"recall": round(float(r), 2), "precision": round(float(p), 4)}
+                                            for r, p in zip(RECALL_LEVELS, precision, strict=True)])
+
+
 def pr_figure(labels, scores, targets, tuned: Thresholds):
     import matplotlib.pyplot as plt
     from sklearn.metrics import precision_recall_curve
 
-    columns = min(5, len(labels))
+    columns = min(4, len(labels))  # 4 x 2.3 in at 110 dpi: ~1000 px, no page clips it
     rows = -(-len(labels) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.5 * rows), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.3 * columns, 2.2 * rows), squeeze=False,
+                                layout="constrained")
     decisions = tuned.decide(scores)
     tp, fp, fn = per_class_counts(decisions, targets)
     for c, (axis, label) in enumerate(zip(axes.flat, labels, strict=False)):
@@ -107,7 +140,6 @@ def pr_figure(labels, scores, targets, tuned: Thresholds):
     figure.supxlabel("recall")
     figure.supylabel("precision")
     figure.suptitle("Precision-recall on val; red: the chosen operating point")
-    figure.tight_layout()
     return figure
 
 
