@@ -41,3 +41,22 @@ def test_the_task_declares_families_of_its_own(name) -> None:
     task = get_task(name)
     assert task.families and all(FAMILIES[family].task == name for family in task.families)
     assert task.primary_metric and task.output_name and task.tiny_params
+
+
+@pytest.mark.parametrize("name", list_tasks())
+def test_the_task_surveys_its_example_data_and_names_its_demo_defaults(name, tmp_path) -> None:
+    """The readiness check's two task hooks: a look at raw data, and the params tuned for the demo."""
+    from distillery import config
+    from tests.conftest import REPO
+
+    task = get_task(name)
+    task.write_example_data(tmp_path / "raw", (128, 48, 48), 3)
+    params = config.load(REPO / "params.yaml", task.tiny_params)
+    survey = task.survey(params.data, tmp_path / "raw")
+    assert survey.summary and isinstance(survey.demo_data, bool)
+    shipped = config.load(REPO / "params.yaml")
+    for key, (value, why) in task.demo_defaults.items():
+        node = shipped
+        for part in key.split("."):
+            node = getattr(node, part)
+        assert node == value and why, key  # the shipped params.yaml holds the value the doctor flags
