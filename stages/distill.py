@@ -7,7 +7,7 @@ from distillery.stage import log, run_stage
 from distillery.tasks import get_task
 from distillery.tracking import Tracker, write_csv, write_metrics
 from distillery.train.distill import distill_student
-from distillery.train.loop import history_rows
+from distillery.train.loop import epoch_timings, history_rows
 
 TASK_PARTS = ("training", "scoring")  # the task parts this stage runs (its DVC deps cover them; distillery.tasks.base)
 
@@ -21,7 +21,8 @@ def distill(params: Params) -> None:
         metrics = {
             "student": {"val": student.val_metrics, "parameters": student.total_parameters,
                         "best_epoch": student.best_epoch, "seconds": student.seconds,
-                        "images_per_second": round(student.images_per_second, 1)},
+                        "images_per_second": round(student.images_per_second, 1),
+                        "epoch_timings": epoch_timings(student.history)},
             "teacher": {"val": result.teacher_val, "parameters": result.teacher_parameters},
             "parameter_ratio": round(student.total_parameters / result.teacher_parameters, 4),
             f"{primary}_kept": round(student.val_metrics[primary] / max(teacher_score, 1e-9), 4),
@@ -32,7 +33,7 @@ def distill(params: Params) -> None:
             metrics[f"kd_gain_{primary}_points"] = round(
                 100 * (student.val_metrics[primary] - plain.val_metrics[primary]), 2)
         write_metrics(params.paths, "distill", metrics, record_only=[
-            "student.seconds", "student.images_per_second", "without_kd.seconds"])
+            "student.seconds", "student.images_per_second", "student.epoch_timings", "without_kd.seconds"])
         write_csv(params.paths.plots / "distill.csv", history_rows(student.history))
         tracker.metrics({"final": metrics})
         tracker.artifacts(params.paths.student, "student")

@@ -7,7 +7,7 @@ from distillery.distributed import launch_or_join
 from distillery.stage import log, run_stage
 from distillery.tasks import get_task
 from distillery.tracking import Tracker, write_csv, write_metrics
-from distillery.train.loop import history_rows
+from distillery.train.loop import epoch_timings, history_rows
 from distillery.train.teacher import train_teacher
 
 TASK_PARTS = ("training", "scoring")  # the task parts this stage runs (its DVC deps cover them; distillery.tasks.base)
@@ -33,9 +33,10 @@ def train(params: Params) -> None:
                 "transfer": result.transfer.summary() if result.transfer else None,
                 "seconds": fit.seconds,
                 "images_per_second": round(fit.images_per_second, 1),
+                "epoch_timings": epoch_timings(fit.history),
             }
             write_metrics(params.paths, "train", metrics,
-                          record_only=["seconds", "images_per_second", "processes", "transfer"])
+                          record_only=["seconds", "images_per_second", "epoch_timings", "processes", "transfer"])
             write_csv(params.paths.plots / "train.csv", history_rows(fit.history))
             tracker.metrics({"final": fit.val_metrics})
             tracker.artifacts(params.paths.teacher, "teacher")

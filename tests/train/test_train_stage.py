@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import time
@@ -42,7 +43,9 @@ def test_train_stage_outputs(trained) -> None:
     assert set(metrics["val"]) >= {"macro_f1", "micro_f1", "mAP", "no_label_rate"}
     assert metrics["epochs_run"] == 4 and metrics["images_per_second"] > 0
     rows = (trained.root / "metrics" / "plots" / "train.csv").read_text().splitlines()
-    assert rows[0].startswith("epoch,phase,train_loss,val_loss,val_metric,lr") and len(rows) == 5
+    assert rows[0] == "epoch,phase,train_loss,val_loss,val_metric,lr" and len(rows) == 5  # no timings in git
+    timings = json.loads((trained.root / "metrics" / "records" / "train.json").read_text())["epoch_timings"]
+    assert [t["epoch"] for t in timings] == [1, 2, 3, 4] and all(t["seconds"] > 0 for t in timings)
     model, meta = load_model_dir(trained.path("teacher"))
     assert meta.family == "resnet" and meta.labels == [str(d) for d in range(10)] and meta.task == "multi_label"
     assert meta.lineage["pretrained"]["backbone_fraction"] == 1.0

@@ -84,7 +84,10 @@ def distill_student(task: Task, params: Params, tracker: Tracker, threads: int) 
             student, cfg.student.family, settings, objective=objective, scorer=task_scorer(task, hard, data),
             normalizer=normalizer, augmenter=task.augmenter(params.train, data),
             checkpoint=paths.checkpoints / f"{name}.pt", run_key=f"{name}-{key}",
-            on_epoch=lambda record: tracker.metrics({name: asdict(record)}, step=record.epoch),
+            # the student's curves carry the teacher's names (train_loss, val_metric, ...), so MLflow overlays
+            # the train and distill runs; the no-KD comparison in the same run gets a prefix
+            on_epoch=lambda record: tracker.metrics(asdict(record) if name == "distill" else {name: asdict(record)},
+                                                    step=record.epoch),
         )
         log.info("training the %s student %s/%s for %d epochs", name, cfg.student.family, cfg.student.size,
                  cfg.epochs)

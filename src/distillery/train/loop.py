@@ -88,9 +88,17 @@ class EpochLog:
     images_per_second: float
 
 
+TIMINGS = ("seconds", "images_per_second")  # per-epoch values a rerun does not reproduce
+
+
 def history_rows(history: list[EpochLog]) -> list[dict[str, Any]]:
-    """Per-epoch records as rows for the DVC plots CSV."""
-    return [asdict(h) for h in history]
+    """Per-epoch rows for the git-tracked DVC plots CSV: what a rerun reproduces, no timings."""
+    return [{k: v for k, v in asdict(h).items() if k not in TIMINGS} for h in history]
+
+
+def epoch_timings(history: list[EpochLog]) -> list[dict[str, Any]]:
+    """Per-epoch seconds and images/s, for the stage's record."""
+    return [{"epoch": h.epoch, **{k: getattr(h, k) for k in TIMINGS}} for h in history]
 
 
 @dataclass
