@@ -29,6 +29,7 @@ pytestmark = pytest.mark.slow
 MARK = "<!-- own-data walkthrough"
 SETUP_FILES = ("Makefile", "requirements.txt", "constraints.txt", "pyproject.toml")
 CLASSES = ("stainless_bottle", "ceramic_mug", "wooden_spoon")  # names as long as real ones
+MAKE_VARIABLES = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")  # `make test` sets them: a user's shell has none
 
 
 def walkthrough_lines() -> list[str]:
@@ -54,7 +55,7 @@ class Shell:
     def __init__(self, repo: DvcRepo, photos: Path) -> None:
         self.root = repo.root
         self.env = {k: v for k, v in repo.env.items()
-                    if k not in (*ENDPOINT_VARIABLES, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+                    if k not in (*ENDPOINT_VARIABLES, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", *MAKE_VARIABLES)}
         self.env |= {"PHOTOS": str(photos), "PATH": f"{Path(sys.prefix) / 'bin'}{os.pathsep}{self.env['PATH']}"}
 
     def run(self, line: str, **extra_env: str) -> subprocess.CompletedProcess:
@@ -110,4 +111,4 @@ def test_the_readme_walkthrough_runs_as_written_and_a_moved_dataset_reruns_only_
     finally:
         stopped = subprocess.run(["bash", "-c", "make s3-down"], cwd=copy.root, env=shell.env, capture_output=True,
                                  text=True, timeout=120)
-    assert stopped.stdout.strip().endswith("stopped"), stopped.stdout + stopped.stderr
+    assert "stopped" in stopped.stdout.splitlines(), stopped.stdout + stopped.stderr

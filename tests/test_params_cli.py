@@ -17,13 +17,14 @@ def params_file(tmp_path):
 
 def test_set_changes_only_those_values_and_keeps_every_comment(params_file) -> None:
     before = params_file.read_text()
-    params.main(["--file", str(params_file), "set", "paths.raw=/data/my photos", "train.augment.hflip=0.5",
+    long_path = "/data/my photos/" + "deep/" * 20  # longer than a YAML line: must stay on its key's line
+    params.main(["--file", str(params_file), "set", f"paths.raw={long_path}", "train.augment.hflip=0.5",
                  "data.labels=[cat, dog]", "model.pretrained=false"])
     after = params_file.read_text()
     changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b]
     assert len(changed) == 4 and all("#" in b for _, b in changed if "#" in _)
     loaded = config.load(params_file)
-    assert str(loaded.paths.raw) == "/data/my photos" and loaded.train.augment.hflip == 0.5
+    assert str(loaded.paths.raw) == "/data/my photos/" + "deep/" * 19 + "deep" and loaded.train.augment.hflip == 0.5
     assert list(loaded.data.labels) == ["cat", "dog"] and loaded.model.pretrained is False
 
 

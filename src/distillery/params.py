@@ -50,6 +50,7 @@ def set_values(path: Path, assignments: list[str]) -> list[str]:
 
     yaml = YAML()  # round-trip: comments and key order stay
     yaml.preserve_quotes = True
+    yaml.width = 4096  # a long path stays on its key's line instead of folding onto the next
     text = path.read_text(encoding="utf-8")
     config.read_yaml(text, path)
     document = yaml.load(text)

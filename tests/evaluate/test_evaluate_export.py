@@ -43,7 +43,9 @@ def test_evaluate_reports_val_and_test_at_flat_and_tuned_thresholds(work) -> Non
     assert recommendation["chosen_on"] == "val" and len(recommendation["per_class"]) == 10
     assert recommendation["per_class"] == list(report["thresholds"]["per_class"].values())
     plots = work.root / "metrics" / "plots" / "evaluate"
-    assert {p.name for p in plots.iterdir()} == {"per_class_f1.csv", "per_class_f1.png", "pr_curves.png"}
+    assert {p.name for p in plots.iterdir()} == {"per_class_f1.csv", "per_class_f1.png", "pr_curves.png", "pr",
+                                                 "confusion.csv", "confusion_matrix.png"}
+    assert {p.name for p in (plots / "pr").iterdir()} == {f"class_{d}.csv" for d in range(10)} | {"micro_average.csv"}
     assert (plots / "pr_curves.png").read_bytes()[:4] == b"\x89PNG"
 
 
