@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 from distillery import config
 from distillery.errors import DistilleryError
 from distillery.remote import settings as s3settings
-from distillery.remote.client import AUTH_CODES, TRANSIENT, error_code, make_client
+from distillery.remote.client import AUTH_CODES, TRANSIENT, error_code, is_missing, make_client
 from distillery.remote.publish import is_published
 from distillery.tasks import get_task
 from distillery.tasks.base import DataSurvey
@@ -57,11 +57,11 @@ def check_data(params: config.Params) -> tuple[Finding, DataSurvey | None]:
     return Finding("ok", "data", f"{raw}: {survey.summary}"), survey
 
 
-def check_server(settings: s3settings.S3Settings, bucket: str) -> Finding:
+def check_server(s3, settings: s3settings.S3Settings, bucket: str) -> Finding:
     """One request that tells apart: nothing listening, credentials refused, bucket missing, all well."""
     local = s3settings.is_local(settings.endpoint_url)
     try:
-        make_client(settings, attempts=1).head_bucket(Bucket=bucket)
+        s3.head_bucket(Bucket=bucket)
     except TRANSIENT:
         return Finding("FAIL", "server", f"nothing answers at {settings.endpoint_url} ({settings.origin})",
                        "`make s3-up`" if local else "start that server, or point S3_ENDPOINT_URL at yours")
@@ -76,7 +76,7 @@ def check_server(settings: s3settings.S3Settings, bucket: str) -> Finding:
                    "export AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, then `python -m distillery.remote configure-dvc`")
             return Finding("FAIL", "credentials", f"{settings.endpoint_url} refuses access key "
                                                   f"{settings.access_key!r} ({code}; {settings.origin})", fix)
-        if code in {"404", "NoSuchBucket", "NotFound"}:
+        if is_missing(exc):
             return Finding("FAIL", "bucket", f"no bucket {bucket!r} at {settings.endpoint_url}",
                            "`make s3-up`" if local else f"create {bucket!r} (versioning on) on your server")
         return Finding("FAIL", "server", f"{settings.endpoint_url}: {code or exc}", "see README 'Troubleshooting'")
@@ -148,10 +148,10 @@ def check_remote(params: config.Params) -> list[Finding]:
         settings = s3settings.resolve()
     except DistilleryError as exc:
         return [Finding("FAIL", "credentials", str(exc), "`make s3-up`")]
-    server = check_server(settings, params.remote.bucket)
+    s3 = make_client(settings, attempts=1)
+    server = check_server(s3, settings, params.remote.bucket)
     found = [server, check_dvc(settings)]
     if server.status == "ok":
-        s3 = make_client(settings, attempts=1)
         found += [check_weights(s3, params, "teacher", "model", params.model.family, params.model.size),
                   check_weights(s3, params, "student", "distill.student", params.distill.student.family,
                                 params.distill.student.size)]
