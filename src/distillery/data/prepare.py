@@ -9,7 +9,6 @@ import logging
 import os
 import tarfile
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from tqdm import tqdm
+from tqdm.contrib.concurrent import process_map
 
 from distillery import atomic
 from distillery.config import DataConfig
@@ -44,11 +44,10 @@ class PrepareResult:
 def parallel_map(fn: Callable[[T], R], args: Sequence[T], desc: str) -> list[R]:
     """``map`` over worker processes (one per core) with a progress bar; in order."""
     workers = min(os.cpu_count() or 1, 8)
-    bar = partial(tqdm, total=len(args), desc=desc, unit="img", mininterval=1.0)
+    bar = {"total": len(args), "desc": desc, "unit": "img", "mininterval": 1.0}
     if workers == 1 or len(args) < PARALLEL_MIN_ITEMS:
-        return list(bar(map(fn, args)))
-    with ProcessPoolExecutor(workers) as pool:
-        return list(bar(pool.map(fn, args, chunksize=64)))
+        return list(tqdm(map(fn, args), **bar))
+    return process_map(fn, args, max_workers=workers, chunksize=64, **bar)
 
 
 def resolve_task(requested: str, items: Iterable[Item], layout: str) -> str:
@@ -247,7 +246,7 @@ def prepare_dataset(cfg: DataConfig, raw: str | Path, out: str | Path, seed: int
         log.warning("skipped %s", skipped)
     refuse_unusable_labels(items)
     refuse_conflicting_labels(items)
-    task = resolve_task(cfg.label_mode, items, cfg.layout)
+    task = resolve_task(cfg.label_mode, items, listing.layout)
     log.info("found %d items in %s; task %s", len(items), root, task)
     report = Report(cfg.on_problem)
     vocabulary_given = frozenset(cfg.labels) if cfg.labels else None

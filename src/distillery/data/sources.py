@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from distillery.data.images import IMAGE_SUFFIXES
@@ -48,6 +48,7 @@ class Listing:
 
     items: list[Item]
     skipped: list[str] = field(default_factory=list)
+    layout: str = ""  # the layout read (``data.layout``, or the one ``auto`` found)
 
 
 def detect_layout(root: Path, manifest: str) -> str:
@@ -69,7 +70,7 @@ def read_items(root: Path, layout: str, manifest: str) -> Listing:
     if layout == "auto":
         layout = detect_layout(root, manifest)
     readers = {"folders": _read_folders, "csv": _read_csv, "split_files": _read_split_files}
-    listing = readers[layout](root, manifest)
+    listing = replace(readers[layout](root, manifest), layout=layout)
     if not listing.items:
         raise DataError(f"{root}: no images found (layout {layout})")
     return listing

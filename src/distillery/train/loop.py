@@ -9,13 +9,15 @@ Reproducible and resumable: every epoch's shuffle, augmentation and dropout are 
 (seed, epoch), and after each epoch the whole state (model, optimizer, schedule, best weights,
 history, RNG) is saved atomically outside DVC's outputs. A killed run restarts the interrupted
 epoch and ends bit-identical to an uninterrupted one. Data parallel across processes started by
-``torchrun`` (gloo on CPU): each rank takes its share of every global batch and gradients are
-all-reduced, so the global batch and the result match one process.
+``torchrun`` (gloo on CPU): each rank takes its share of every global batch and PyTorch's
+``DistributedDataParallel`` averages the gradients (in buckets, overlapped with the backward pass),
+so the global batch and the result match one process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import time
@@ -28,6 +30,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from distillery import atomic
@@ -226,12 +229,19 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["initial_lr"] = group["lr"]
         self.best_state: dict[str, torch.Tensor] | None = None
+        self.parallel_model: DistributedDataParallel | None = None  # averages gradients over the ranks
+        self.parallel_phase = ""
 
     def _set_phase(self, epoch: int) -> str:
         phase = "head" if epoch < self.settings.head_epochs else "full"
         allowed = self.head_names if phase == "head" else self.phase_b_names
         for name, param in self.model.named_parameters():
             param.requires_grad_(name in allowed)
+        if self.world > 1 and phase != self.parallel_phase:
+            self.parallel_model = None  # DDP hooks the parameters that require grad when it is built
+            gc.collect()
+            self.parallel_model = DistributedDataParallel(self.model, find_unused_parameters=True)
+            self.parallel_phase = phase
         return phase
 
     def _snapshot(self) -> dict[str, torch.Tensor]:
@@ -270,14 +280,6 @@ class Trainer:
             return images, labels
         return images[self.rank :: self.world], labels[self.rank :: self.world]
 
-    def _all_reduce_gradients(self) -> None:
-        for param in self.model.parameters():
-            if param.requires_grad:
-                if param.grad is None:
-                    param.grad = torch.zeros_like(param)
-                dist.all_reduce(param.grad)
-                param.grad /= self.world
-
     def _train_epoch(self, split: PreparedSplit, epoch: int, schedule: Schedule) -> tuple[float, float, int]:
         s = self.settings
         torch.manual_seed(s.seed * 1000 + epoch)
@@ -294,11 +296,9 @@ class Trainer:
             x = self.normalizer(self.augmenter(to_tensor(images), gen)).to(self.device)
             y = torch.from_numpy(np.asarray(labels)).to(self.device)
             with autocast(self.device):
-                loss = self.objective(self.model, x, y)
+                loss = self.objective(self.parallel_model or self.model, x, y)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            if self.world > 1:
-                self._all_reduce_gradients()
             self.optimizer.step()
             schedule.step(self.optimizer)
             total_loss += float(loss.detach()) * len(images)
@@ -375,7 +375,8 @@ class Trainer:
                 log.info("early stopping: no improvement for %d epoch(s)", s.patience)
                 state.epoch = s.epochs
             self._save(state, schedule)
-            if self.world > 1:
-                flag = [state.epoch]
-                dist.broadcast_object_list(flag, src=0)
-                state.epoch = flag[0]
+            if self.world > 1:  # rank 0 alone validated: it decides early stopping and the plateau schedule
+                decided = [state.epoch, schedule.state_dict()]
+                dist.broadcast_object_list(decided, src=0)
+                state.epoch = decided[0]
+                schedule.load_state_dict(decided[1])

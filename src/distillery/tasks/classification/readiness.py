@@ -12,7 +12,7 @@ from pathlib import Path
 
 from distillery.config import DataConfig
 from distillery.data.prepare import refuse_conflicting_labels, refuse_unusable_labels, resolve_task
-from distillery.data.sources import detect_layout, read_items
+from distillery.data.sources import read_items
 from distillery.errors import DataError
 from distillery.tasks.base import DataSurvey
 
@@ -24,8 +24,7 @@ def survey(cfg: DataConfig, raw: Path) -> DataSurvey:
     listing = read_items(raw, cfg.layout, cfg.manifest)
     refuse_unusable_labels(listing.items)
     refuse_conflicting_labels(listing.items)
-    layout = detect_layout(raw, cfg.manifest) if cfg.layout == "auto" else cfg.layout
-    label_mode = resolve_task(cfg.label_mode, listing.items, layout)
+    label_mode = resolve_task(cfg.label_mode, listing.items, listing.layout)
     counts = Counter(label for item in listing.items for label in item.labels)
     rare = sorted(label for label, count in counts.items() if count < cfg.min_images_per_class)
     if rare and cfg.on_problem.rare_class == "error":
@@ -33,6 +32,6 @@ def survey(cfg: DataConfig, raw: Path) -> DataSurvey:
                         f"{cfg.min_images_per_class} images ({', '.join(rare[:5])}); add images, or set "
                         "data.on_problem.rare_class: drop")
     skipped = f"; {len(listing.skipped)} entries skipped (prepare lists them)" if listing.skipped else ""
-    summary = (f"{LAYOUT_NAMES[layout]}, {len(listing.items)} images, {len(counts)} labels "
+    summary = (f"{LAYOUT_NAMES[listing.layout]}, {len(listing.items)} images, {len(counts)} labels "
                f"({label_mode}){skipped}")
     return DataSurvey(summary, demo_data=sorted(counts) == DEMO_LABELS)
