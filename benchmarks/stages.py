@@ -1,4 +1,4 @@
-"""The wall time of each stage in the last ``dvc repro`` of this repository (``stage_seconds`` in its record).
+"""The wall time of each stage in the last ``dvc repro`` of this repository (``stage_seconds`` of its run).
 
 One run each (the demo's training stages take minutes), not a median: read with that in mind.
 """
@@ -20,7 +20,7 @@ def main() -> dict[str, Any]:
         try:
             seconds[stage] = read_record(paths, stage)["stage_seconds"]
         except (FileNotFoundError, KeyError):
-            raise SystemExit(f"error: no stage_seconds in {paths.records}/{stage}.json; "
+            raise SystemExit(f"error: no stage_seconds for {stage} in {paths.records}/run/; "
                              "run `make demo` first") from None
     return {**{f"{stage}_seconds": value for stage, value in seconds.items()},
             "total_seconds": round(sum(seconds.values()), 1)}

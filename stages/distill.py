@@ -19,23 +19,21 @@ def distill(params: Params) -> None:
         result = distill_student(task, params, tracker, params.train.threads)
         student, teacher_score = result.student, result.teacher_val[primary]
         metrics = {
-            "student": {"val": student.val_metrics, "parameters": student.total_parameters,
-                        "best_epoch": student.best_epoch, "seconds": student.seconds,
-                        "images_per_second": round(student.images_per_second, 1),
-                        "epoch_timings": epoch_timings(student.history)},
-            "teacher": {"val": result.teacher_val, "parameters": result.teacher_parameters},
+            "val": student.val_metrics, "parameters": student.total_parameters, "best_epoch": student.best_epoch,
             "parameter_ratio": round(student.total_parameters / result.teacher_parameters, 4),
             f"{primary}_kept": round(student.val_metrics[primary] / max(teacher_score, 1e-9), 4),
+            "seconds": student.seconds, "images_per_second": round(student.images_per_second, 1),
+            "epoch_timings": epoch_timings(student.history),
         }
+        record = {"student": metrics, "teacher": {"val": result.teacher_val, "parameters": result.teacher_parameters}}
         if result.without_kd is not None:
             plain = result.without_kd
-            metrics["without_kd"] = {"val": plain.val_metrics, "seconds": plain.seconds}
+            record["student_without_kd"] = {"val": plain.val_metrics, "seconds": plain.seconds}
             metrics[f"kd_gain_{primary}_points"] = round(
                 100 * (student.val_metrics[primary] - plain.val_metrics[primary]), 2)
-        write_metrics(params.paths, "distill", metrics, record_only=[
-            "student.seconds", "student.images_per_second", "student.epoch_timings", "without_kd.seconds"])
+        write_metrics(params.paths, "distill", record, record_only=["teacher"])  # the teacher's: train.json
         write_csv(params.paths.plots / "distill.csv", history_rows(student.history))
-        tracker.metrics({"final": metrics})
+        tracker.metrics(metrics)  # the teacher's run logs the same names
         tracker.artifacts(params.paths.student, "student")
         log.info("student %s/%s: val %s %.4f = %.1f%% of the teacher's %.4f, with %.2fx its parameters",
                  params.distill.student.family, params.distill.student.size, primary, student.val_metrics[primary],

@@ -1,5 +1,8 @@
 """export: the bundle an app loads (``paths.export``), checked for parity, optionally published."""
 
+import os
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from distillery.artifacts import quantized
@@ -11,15 +14,15 @@ from distillery.remote.client import make_client
 from distillery.remote.publish import publish
 from distillery.stage import log, run_stage
 from distillery.tasks import get_task
-from distillery.tracking import git_commit, read_record, write_metrics
+from distillery.tracking import Tracker, dvc_lock_hashes, git_commit, read_metrics, read_record, write_metrics
 
 TASK_PARTS = ("export", "scoring")  # the task parts this stage runs (its DVC deps cover them; distillery.tasks.base)
 
 def lineage(params: Params, primary: str) -> dict[str, Any]:
     meta = quantized.read_meta(params.paths.quantized)
-    quantize = read_record(params.paths, "quantize")
+    quantize = read_metrics(params.paths, "quantize")["int8"]
     student = {"family": meta.family, "size": meta.size, "distillation": meta.lineage["distillation"],
-               f"val_{primary}": quantize["fp32"]["val"][primary]}
+               f"val_{primary}": read_metrics(params.paths, "distill")["student"]["val"][primary]}
     quantization = {"method": quantize["method"], "calibration_images": quantize["calibration_images"],
                     "onnx_activation_type": quantize["onnx"]["activation_type"]}
     for target in TARGETS:
@@ -31,15 +34,21 @@ def lineage(params: Params, primary: str) -> dict[str, Any]:
 
 def export(params: Params) -> None:
     task = get_task(params.task)
-    test = task.bundle_metrics(read_record(params.paths, "evaluate"))
-    result = build_bundle(task, params, test, lineage(params, task.primary_metric))
-    if params.export.publish:
-        settings = s3settings.resolve()
-        name = f"{params.export.name}/{git_commit()[:7]}"
-        publish(make_client(settings), settings, params.remote.bucket, "exported", params.paths.export, name,
-                {"source": "distillery export", "name": name})
-        log.info("published the bundle to s3://%s/exported/%s/", params.remote.bucket, name)
-    write_metrics(params.paths, "export", result, record_only=["files"])
+    with Tracker(params.tracking, "export") as tracker:
+        tracker.params({"export": asdict(params.export)})
+        test = task.bundle_metrics(read_record(params.paths, "evaluate")["bundle"])
+        result = build_bundle(task, params, test, lineage(params, task.primary_metric))
+        if params.export.publish:
+            settings = s3settings.resolve()
+            name = f"{params.export.name}/{git_commit()[:7]}"
+            publish(make_client(settings), settings, params.remote.bucket, "exported", params.paths.export, name,
+                    {"source": "distillery export", "name": name})
+            log.info("published the bundle to s3://%s/exported/%s/", params.remote.bucket, name)
+        write_metrics(params.paths, "export", {"bundle": result}, record_only=["bundle.files"])
+        tracker.metrics(result["parity"])
+        tracker.register_bundle(params.paths.export, params.export.name, {
+            "git_commit": git_commit(), "dvc_experiment": os.environ.get("DVC_EXP_NAME", ""),
+            **dvc_lock_hashes(Path("dvc.lock"), skip_stage="export")})
     log.info("bundle in %s: %s", params.paths.export, ", ".join(result["files"]))
 
 

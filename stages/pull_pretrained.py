@@ -8,14 +8,18 @@ student does not rerun the teacher's training.
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
+
+from botocore.client import BaseClient
 
 from distillery.config import Params
 from distillery.remote import settings as s3settings
 from distillery.remote.client import make_client
 from distillery.remote.pull import pull_weights
+from distillery.remote.settings import S3Settings
 from distillery.stage import log, run_stage
 from distillery.tasks import get_task
-from distillery.tracking import write_metrics
+from distillery.tracking import Tracker, without, write_metrics
 
 TASK_PARTS = ()  # the task parts this stage runs (its DVC deps cover them; distillery.tasks.base)
 
@@ -29,6 +33,17 @@ def pull_pretrained(params: Params) -> None:
         "teacher": (f"{params.model.family}/{params.model.size}", params.paths.pretrained_teacher),
         "student": (f"{params.distill.student.family}/{params.distill.student.size}", params.paths.pretrained_student),
     }
+    with Tracker(params.tracking, "pull_pretrained") as tracker:
+        tracker.params({"remote": asdict(params.remote), **{role: name for role, (name, _) in wanted.items()}})
+        metrics = pull_all(s3, settings, params, wanted)
+        write_metrics(params.paths, "pull_pretrained", {"pretrained": metrics},
+                      record_only=[f"pretrained.{role}.files" for role in wanted])  # object versions and checksums
+        tracker.metrics(without(metrics, [f"{role}.files" for role in wanted]))
+        tracker.artifact_dict(metrics, "pulled.json")  # which object versions, with their sha256
+
+
+def pull_all(s3: BaseClient, settings: S3Settings, params: Params,
+             wanted: dict[str, tuple[str, Path]]) -> dict[str, Any]:
     metrics = {}
     for role, (name, out) in wanted.items():
         started = time.perf_counter()
@@ -46,9 +61,7 @@ def pull_pretrained(params: Params) -> None:
         log.info("pulled the %s's %s: %d file(s), %.1f MiB, %s, %.2f s", role, name, len(files),
                  metrics[role]["bytes"] / 2**20, "all from cache" if metrics[role]["from_cache"] else "downloaded",
                  seconds)
-    per_run = ("files", "downloaded_bytes", "from_cache", "seconds")  # object versions, cache hits, timing
-    write_metrics(params.paths, "pull_pretrained", metrics, record_only=[f"{role}.{key}" for role in wanted
-                                                                         for key in per_run])
+    return metrics
 
 
 if __name__ == "__main__":

@@ -35,10 +35,10 @@ def train(params: Params) -> None:
                 "images_per_second": round(fit.images_per_second, 1),
                 "epoch_timings": epoch_timings(fit.history),
             }
-            write_metrics(params.paths, "train", metrics,
-                          record_only=["seconds", "images_per_second", "epoch_timings", "processes", "transfer"])
+            write_metrics(params.paths, "train", {"teacher": metrics},
+                          record_only=["teacher.processes", "teacher.transfer"])
             write_csv(params.paths.plots / "train.csv", history_rows(fit.history))
-            tracker.metrics({"final": fit.val_metrics})
+            tracker.metrics(metrics)  # the student's run logs the same names
             tracker.artifacts(params.paths.teacher, "teacher")
             log.info("teacher: val %s %.4f (best epoch %d) in %.0f s, %.0f img/s", task.primary_metric,
                      fit.val_metrics[task.primary_metric], fit.best_epoch, fit.seconds, fit.images_per_second)

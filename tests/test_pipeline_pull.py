@@ -45,7 +45,7 @@ def test_pull_reruns_only_when_the_object_changes(repo, s3_server, tmp_path) -> 
     assert (pulled / "model.safetensors").read_bytes() == (tmp_path / "w" / "model.safetensors").read_bytes()
     student = repo.root / "models" / "pretrained" / "student" / "model.safetensors"
     assert student.read_bytes() == (tmp_path / "s" / "model.safetensors").read_bytes()
-    metrics = json.loads((repo.root / "metrics" / "records" / "pull_pretrained.json").read_text())
+    metrics = json.loads((repo.root / "metrics" / "records" / "pull_pretrained.json").read_text())["pretrained"]
     assert metrics["teacher"]["name"] == "resnet/base" and metrics["student"]["name"] == "resnet/quarter"
     assert metrics["teacher"]["files"]["model.safetensors"]["version"] != "null"
     assert "didn't change, skipping" in repo.dvc("repro", "pull_pretrained").stdout

@@ -21,12 +21,13 @@ def test_the_task_runs_the_whole_chain_and_its_bundle_reproduces_the_pipeline(na
     for stage in ("evaluate", "export"):
         work.stage(stage)
     primary = task.primary_metric
-    assert work.metrics("train")["val"][primary] >= 0.0 and primary in work.metrics("distill")["student"]["val"]
+    assert work.metrics("train")["teacher"]["val"][primary] >= 0.0
+    assert primary in work.metrics("distill")["student"]["val"]
     for target in TARGETS:
-        assert {"metric_drop", "agreement", "size_ratio"} <= set(work.metrics("quantize")[target])
-    evaluate = work.metrics("evaluate")
+        assert {"metric_drop", "agreement", "size_ratio"} <= set(work.metrics("quantize")["int8"][target])
+    evaluate = work.metrics("evaluate")["bundle"]
     assert primary in evaluate["test"]["tuned"] and primary in evaluate["val"]["flat"]
-    parity = work.metrics("export")["parity"]
+    parity = work.metrics("export")["bundle"]["parity"]
     for backend in ("tflite", "onnx"):
         assert parity[backend]["pipeline_agreement_images"] >= 1 - work.params.export.max_disagreement
     bundle = {p.name for p in work.path("export").iterdir()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ from distillery import config
 from distillery.data.demo import DemoSpec, write_multilabel
 from distillery.data.prepare import prepare_dataset
 from distillery.tasks import get_task
+from distillery.tracking import read_record
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,8 +53,8 @@ class Workdir:
         return json.loads((self.path("metrics") / f"{stage}.json").read_text())
 
     def record(self, stage: str) -> dict[str, Any]:
-        """The stage's full record: ``metrics/records/<stage>.json``."""
-        return json.loads((self.path("records") / f"{stage}.json").read_text())
+        """The stage's full record (``metrics/records/<stage>.json``) with the details of its run."""
+        return read_record(dataclasses.replace(self.params.paths, records=self.path("records")), stage)
 
     def prepare(self, counts: tuple[int, int, int] = (128, 48, 48)) -> None:
         write_multilabel(self.path("raw"), DemoSpec(counts=counts, seed=7))

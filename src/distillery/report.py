@@ -1,18 +1,16 @@
 """``python -m distillery.report``: the pull-request report, in markdown (``make report``; CI posts it).
 
-Metrics and params that changed against a base revision (``dvc metrics diff`` / ``dvc params diff``;
-the metrics files hold only what people compare, see ``tracking.write_metrics``), plus the
-evaluation plots as images.
+Metrics and params that changed against a base revision (DVC's own ``dvc metrics diff --md`` and
+``dvc params diff --md`` tables; the metrics files hold only what people compare, see
+``tracking.write_metrics``), plus the evaluation plots as images.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from distillery import atomic, config
 from distillery.dvc_cli import dvc_command
@@ -20,38 +18,23 @@ from distillery.dvc_cli import dvc_command
 PLOTS = ("per_class_f1.png", "pr_curves.png", "confusion_matrix.png")
 
 
-def dvc_json(*args: str) -> dict[str, Any]:
-    result = subprocess.run(dvc_command(*args, "--json"), capture_output=True, text=True)
+def dvc_table(*args: str) -> str:
+    """``dvc <args> --md``: DVC's own markdown table, or ``_no change_`` when it has no row."""
+    result = subprocess.run(dvc_command(*args, "--md"), capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"error: dvc {' '.join(args)} failed: {result.stderr.strip()}")
-    return json.loads(result.stdout or "{}")
-
-
-def fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 1e4 else f"{value:.4g}"
-    return "-" if value is None else str(value)
-
-
-def table(diff: dict[str, dict[str, dict[str, Any]]]) -> str:
-    rows = [f"| {Path(path).stem} | {key} | {fmt(change.get('old'))} | {fmt(change.get('new'))} | "
-            f"{fmt(change.get('diff'))} |"
-            for path, changes in sorted(diff.items()) for key, change in sorted(changes.items())]
-    if not rows:
-        return "_no change_"
-    return "\n".join(["| file | key | base | this branch | change |", "|---|---|---|---|---|", *rows])
+    lines = result.stdout.strip().splitlines()
+    return "\n".join(lines) if len(lines) > 2 else "_no change_"
 
 
 def report(base: str, plots: Path, embed_images: bool = True) -> str:
-    metrics = dvc_json("metrics", "diff", base)
-    params = dvc_json("params", "diff", base)
     present = [name for name in PLOTS if (plots / name).is_file()]
     images = ([f"![{name}]({plots / name})" for name in present] if embed_images else
               [f"- `{plots / name}` (in the workflow run's `plots` artifact)" for name in present])
     return "\n\n".join([
         f"## distillery: this branch vs `{base}`",
-        "### Metrics that changed\n" + table(metrics),
-        "### Params that changed\n" + table(params),
+        "### Metrics that changed\n" + dvc_table("metrics", "diff", base),
+        "### Params that changed\n" + dvc_table("params", "diff", base),
         "### Evaluation plots (this branch)\n" + ("\n".join(images) or "_none yet: run `dvc repro`_"),
         f"All curves, interactive: `dvc plots diff {base} --open`.",
     ]) + "\n"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from distillery import config
 from distillery.errors import DistilleryError, Interrupted
 from distillery.tasks.base import parts_of_stage
-from distillery.tracking import add_to_record
+from distillery.tracking import add_run_details
 
 log = logging.getLogger("distillery")
 
@@ -34,8 +34,8 @@ def run_stage(name: str, body: Callable[[config.Params], None], scoped: bool = T
 
     ``body`` sees the params through ``config.Declared``: only what dvc.yaml declares for the stage
     (``scoped=False`` for the stage that validates the whole file), and may load only the task
-    ``parts`` the stage declares (``TASK_PARTS``). The stage's wall time goes into its record
-    (``stage_seconds``), for ``make bench``.
+    ``parts`` the stage declares (``TASK_PARTS``). The stage's wall time goes into the details of
+    its run (``stage_seconds``, ``tracking.add_run_details``), for ``make bench``.
     """
     logging.basicConfig(level=logging.WARNING, format=f"[{name}] %(message)s", stream=sys.stderr)
     log.setLevel(logging.INFO)  # our own progress; libraries (onnxscript, litert) only warn
@@ -47,7 +47,7 @@ def run_stage(name: str, body: Callable[[config.Params], None], scoped: bool = T
             body(config.Declared(params, name, config.declared_params(name)) if scoped else params)
         seconds = time.perf_counter() - started
         if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 alone writes the record
-            add_to_record(params.paths, name, stage_seconds=round(seconds, 2))
+            add_run_details(params.paths, name, stage_seconds=round(seconds, 2))
     except Interrupted as exc:
         print(f"{name}: interrupted: {exc}", file=sys.stderr)
         sys.exit(130)

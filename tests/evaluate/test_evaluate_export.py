@@ -30,7 +30,7 @@ def work(tiny_quantized) -> Workdir:
 
 
 def test_evaluate_reports_val_and_test_at_flat_and_tuned_thresholds(work) -> None:
-    report = work.record("evaluate")
+    report = work.record("evaluate")["bundle"]
     for split in ("val", "test"):
         assert {"flat", "tuned"} <= set(report[split])
     tuned, flat = report["test"]["tuned"], report["test"]["flat"]
@@ -63,7 +63,7 @@ def test_the_bundle_has_everything_an_app_needs_and_nothing_else(work) -> None:
 
 
 def test_parity_is_measured_and_within_the_limit(work) -> None:
-    parity = work.metrics("export")["parity"]
+    parity = work.metrics("export")["bundle"]["parity"]
     assert parity["images"] == 48
     for backend in ("tflite", "onnx"):
         assert parity[backend]["pipeline_agreement_images"] >= 0.995

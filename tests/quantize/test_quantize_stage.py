@@ -30,7 +30,8 @@ def test_quantize_writes_both_int8_targets_and_measures_them(work) -> None:
     out = work.path("quantized")
     assert {p.name for p in out.iterdir()} == {"student_int8.tflite", "student_fp32.tflite", "student_int8.onnx",
                                                "student_fp32.onnx", "meta.json"}
-    metrics = work.record("quantize")
+    record = work.record("quantize")
+    metrics = record["int8"]
     assert metrics["method"] == "ptq" and metrics["calibration_images"] == 64
     for target in ("tflite", "onnx"):
         result = metrics[target]
@@ -38,13 +39,13 @@ def test_quantize_writes_both_int8_targets_and_measures_them(work) -> None:
         assert result["size_ratio"] == pytest.approx(result["size_bytes"] / result["fp32_size_bytes"], abs=1e-4)
         assert result["size_ratio"] < 0.5
         assert result["metric_drop"] == pytest.approx(
-            100 * (metrics["fp32"]["val"]["macro_f1"] - result["val"]["macro_f1"]), abs=1e-3)
+            100 * (record["fp32"]["val"]["macro_f1"] - result["val"]["macro_f1"]), abs=1e-3)
         assert 0.9 <= result["agreement"] <= 1.0
     assert metrics["tflite"]["input"]["dtype"] == "int8" and metrics["tflite"]["output"]["dtype"] == "int8"
     assert metrics["onnx"]["activation_type"] in {"int8", "uint8"}
     latency = metrics["onnx"]["latency_ms_by_activation_type"]
     assert metrics["onnx"]["activation_type"] == ("int8" if latency["int8"] * 1.25 < latency["uint8"] else "uint8")
-    compared = work.metrics("quantize")
+    compared = work.metrics("quantize")["int8"]
     assert "latency_ratio" not in compared["tflite"]
     assert compared["tflite"]["size_ratio"] == metrics["tflite"]["size_ratio"]
 
@@ -98,7 +99,7 @@ def test_qat_fine_tunes_then_converts(work) -> None:
         (qat.path(name)).parent.mkdir(parents=True, exist_ok=True)
         (qat.path(name)).symlink_to(work.path(name), target_is_directory=True)
     qat.stage("quantize")
-    metrics = qat.metrics("quantize")
+    metrics = qat.metrics("quantize")["int8"]
     assert metrics["method"] == "qat" and metrics["tflite"]["agreement"] >= 0.9
 
 

@@ -22,13 +22,15 @@ def test_distill_writes_a_self_described_student_and_measures_kd(tmp_path) -> No
             work.path("pretrained") / role)
     work.stage("train")
     work.stage("distill")
-    metrics = work.metrics("distill")
-    assert metrics["parameter_ratio"] == pytest.approx(
-        metrics["student"]["parameters"] / metrics["teacher"]["parameters"], abs=1e-4)
-    assert metrics["parameter_ratio"] < 0.5
-    assert set(metrics["without_kd"]["val"]) == set(metrics["student"]["val"])
-    assert metrics["kd_gain_macro_f1_points"] == pytest.approx(
-        100 * (metrics["student"]["val"]["macro_f1"] - metrics["without_kd"]["val"]["macro_f1"]), abs=0.01)
+    record = work.record("distill")
+    student, plain = record["student"], record["student_without_kd"]
+    assert student["parameter_ratio"] == pytest.approx(
+        student["parameters"] / record["teacher"]["parameters"], abs=1e-4)
+    assert student["parameter_ratio"] < 0.5
+    assert set(plain["val"]) == set(student["val"])
+    assert student["kd_gain_macro_f1_points"] == pytest.approx(
+        100 * (student["val"]["macro_f1"] - plain["val"]["macro_f1"]), abs=0.01)
+    assert set(work.metrics("distill")) == {"student", "student_without_kd"}  # the teacher's are in train.json
     student, meta = load_model_dir(work.path("student"))
     assert meta.size == "tiny" and meta.lineage["teacher"]["size"] == "quarter"
     assert meta.lineage["distillation"] == {"alpha": 0.7, "temperature": 2.0, "epochs": 2}
