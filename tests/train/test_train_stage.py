@@ -96,3 +96,18 @@ def test_mlflow_records_the_run_and_a_dead_store_never_fails_the_stage(tmp_path)
     result = dead.stage("train")
     assert "MLflow tracking off for this run" in result.stderr
     assert (dead.root / "metrics" / "train.json").is_file()
+
+
+def test_mlflow_artifacts_can_live_in_the_s3_server(tmp_path, s3_server, s3) -> None:
+    """The README's S3 artifact store: ``tracking.artifact_location: s3://mlflow/...`` + ``MLFLOW_S3_ENDPOINT_URL``."""
+    s3.create_bucket(Bucket="mlflow")
+    work = tiny_workdir(tmp_path, **{"train.epochs": 2, "tracking.enabled": True,
+                                     "tracking.artifact_location": "s3://mlflow/distillery"})
+    work.use_s3(s3_server)
+    work.env["MLFLOW_S3_ENDPOINT_URL"] = s3_server.endpoint_url
+    result = work.stage("train")
+    assert "MLflow tracking off" not in result.stderr, result.stderr[-2000:]
+    keys = [entry["Key"] for entry in s3.list_objects_v2(Bucket="mlflow").get("Contents", [])]
+    assert any(key.endswith("/transfer_report.json") for key in keys), keys
+    assert any(key.endswith("/teacher/model.safetensors") for key in keys), keys
+    assert not (work.root / "mlruns").exists()
