@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import struct
+import tarfile
 import zlib
 
 import numpy as np
@@ -283,3 +285,19 @@ def test_the_test_files_are_the_originals_in_the_test_arrays_order(tmp_path) -> 
         assert len(files) == len(data.split("test"))
         unpacked = files[0].parent
     assert not unpacked.exists()
+
+
+@pytest.mark.parametrize("entry", ["../escaped.png", "/tmp/escaped.png", "link"])
+def test_a_test_files_archive_entry_that_is_not_a_dataset_file_is_refused(tmp_path, entry) -> None:
+    root = write_csv_dataset(tmp_path / "raw", multilabel_rows(tmp_path / "raw", SPLITS))
+    prepare_dataset(data_cfg(), root, tmp_path / "out", seed=0)
+    archive_path = tmp_path / "out" / "test_files.tar"
+    with tarfile.open(archive_path, "a") as archive:
+        info = tarfile.TarInfo(entry)
+        if entry == "link":
+            info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        archive.addfile(info, io.BytesIO(b""))
+    store = PreparedDataset.open(tmp_path / "out")
+    with pytest.raises(DataError, match=f"entry '{entry}' is not a file of the dataset"), store.test_files():
+        pass
+    assert not (tmp_path / "escaped.png").exists()
