@@ -8,21 +8,38 @@ from typing import Any
 from distillery.artifacts import quantized
 from distillery.artifacts.quantized import TARGETS
 from distillery.config import Params
+from distillery.errors import DataError
 from distillery.export.bundle import build_bundle
 from distillery.remote import settings as s3settings
 from distillery.remote.client import make_client
 from distillery.remote.publish import publish
 from distillery.stage import log, run_stage
 from distillery.tasks import get_task
-from distillery.tracking import Tracker, dvc_lock_hashes, git_commit, read_metrics, read_record, write_metrics
+from distillery.tracking import (
+    Tracker,
+    dvc_lock_hashes,
+    git_commit,
+    metrics_file,
+    read_metrics,
+    read_record,
+    write_metrics,
+)
 
 TASK_PARTS = ("export", "scoring")  # the task parts this stage runs (its DVC deps cover them; distillery.tasks.base)
 
+def upstream_metrics(params: Params, stage: str) -> dict[str, Any]:
+    """What an earlier stage measured: its metrics file, one of export's dependencies in dvc.yaml."""
+    try:
+        return read_metrics(params.paths, stage)
+    except FileNotFoundError:
+        raise DataError(f"{metrics_file(params.paths, stage)}: not found; run `dvc repro {stage}` first") from None
+
+
 def lineage(params: Params, primary: str) -> dict[str, Any]:
     meta = quantized.read_meta(params.paths.quantized)
-    quantize = read_metrics(params.paths, "quantize")["int8"]
+    quantize = upstream_metrics(params, "quantize")["int8"]
     student = {"family": meta.family, "size": meta.size, "distillation": meta.lineage["distillation"],
-               f"val_{primary}": read_metrics(params.paths, "distill")["student"]["val"][primary]}
+               f"val_{primary}": upstream_metrics(params, "distill")["student"]["val"][primary]}
     quantization = {"method": quantize["method"], "calibration_images": quantize["calibration_images"],
                     "onnx_activation_type": quantize["onnx"]["activation_type"]}
     for target in TARGETS:

@@ -63,9 +63,17 @@ def test_quantize_and_export_killed_mid_write_recover(tiny_quantized, tmp_path) 
     for name in ("raw", "prepared", "student"):
         work.path(name).parent.mkdir(parents=True, exist_ok=True)
         work.path(name).symlink_to(tiny_quantized.path(name), target_is_directory=True)
+    work.path("metrics").mkdir(parents=True, exist_ok=True)
+    (work.path("metrics") / "distill.json").symlink_to(tiny_quantized.path("metrics") / "distill.json")
     for stage, target in (("quantize", work.path("quantized")), ("export", work.path("export"))):
         if stage == "export":
             work.stage("evaluate")
+            distill = work.path("metrics") / "distill.json"
+            distill.rename(distill.with_suffix(".moved"))
+            refused = work.stage("export", check=False)
+            assert refused.returncode == 1 and refused.stderr.strip().splitlines()[-1] == (
+                "export: error: metrics/distill.json: not found; run `dvc repro distill` first")
+            distill.with_suffix(".moved").rename(distill)
         kill_while_writing(work, stage, target)
         assert_recovers(work, stage, target)
     assert (work.path("export") / "model_int8.tflite").is_file()
