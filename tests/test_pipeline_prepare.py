@@ -37,7 +37,7 @@ def test_dag_lists_the_check_then_the_seven_stages_in_order(repo) -> None:
 def test_repro_prepare_then_nothing_to_do(repo) -> None:
     repo.dvc("repro", "prepare")
     metrics = json.loads((repo.root / "metrics" / "prepare.json").read_text())
-    assert metrics["images"] == {"train": 60, "val": 20, "test": 20}
+    assert metrics["data"]["images"] == {"train": 60, "val": 20, "test": 20}
     assert (repo.root / "data" / "prepared" / "train_images.npy").is_file()
     again = repo.dvc("repro", "prepare").stdout
     assert "Stage 'prepare' didn't change, skipping" in again

@@ -32,7 +32,7 @@ def test_repro_train_then_an_experiment_on_another_size(repo) -> None:
     out = repo.dvc("repro", "train").stdout
     assert "Running stage 'train'" in out
     metrics = json.loads((repo.root / "metrics" / "records" / "train.json").read_text())
-    assert metrics["transfer"]["backbone_fraction"] == 1.0
+    assert metrics["teacher"]["transfer"]["backbone_fraction"] == 1.0
     assert "didn't change, skipping" in repo.dvc("repro", "train").stdout
     repo.commit("trained")
 
