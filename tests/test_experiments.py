@@ -125,9 +125,10 @@ def test_a_queued_experiment_logs_every_stage_and_registers_its_bundle_in_the_wo
     assert tags["git_commit"] == commit
     assert tags["dvc.lock:models/quantized"].endswith(".dir") and len(tags["dvc.lock:models/quantized"]) == 36
 
-    import mlflow.pyfunc
-
-    mlflow.set_tracking_uri(f"sqlite:///{repo.root / 'mlflow.db'}")
-    model = mlflow.pyfunc.load_model(f"models:/digits-demo/{version['version']}")
-    (answer,) = model.predict([str(next((repo.root / "data" / "raw" / "images" / "test").iterdir()))])
+    image = next((repo.root / "data" / "raw" / "images" / "test").iterdir())
+    predict = ("import json, sys, mlflow, mlflow.pyfunc; mlflow.set_tracking_uri(sys.argv[1]); "
+               "print(json.dumps(mlflow.pyfunc.load_model(sys.argv[2]).predict([sys.argv[3]])))")
+    answered = repo.run(sys.executable, "-c", predict, f"sqlite:///{repo.root / 'mlflow.db'}",  # in a child:
+                        f"models:/digits-demo/{version['version']}", str(image))  # set_tracking_uri sets os.environ
+    (answer,) = json.loads(answered.stdout.strip().splitlines()[-1])
     assert set(answer["scores"]) == {str(d) for d in range(10)} and set(answer["labels"]) <= set(answer["scores"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -68,5 +69,8 @@ class Workdir:
         return result
 
     def popen_stage(self, name: str) -> subprocess.Popen:
+        """The stage as a terminal starts it: with Ctrl-C's default handling, even under a runner that
+        ignores SIGINT (a background job does, and Python then never raises KeyboardInterrupt)."""
         return subprocess.Popen([sys.executable, "-m", f"stages.{name}"], cwd=self.root, env=self._stage_env(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
