@@ -10,11 +10,12 @@ from distillery.models.registry import FAMILIES, count_parameters
 
 
 def list_models(image_size: int, num_labels: int) -> None:
-    print(f"{'family':<14} {'size':<10} {'task':<15} {'params':>10}  input  {'lora targets':<26} weights of")
+    print(f"{'family':<14} {'size':<13} {'task':<15} {'params':>10}  input  {'lora targets':<26} weights of")
     for name, spec in FAMILIES.items():
         for size in spec.sizes:
             params = count_parameters(name, size, num_labels, image_size)
-            print(f"{name:<14} {size:<10} {spec.task:<15} {params / 1e6:9.2f}M  {image_size}x{image_size}  "
+            shape = f"{image_size}x{image_size}" if spec.takes_image_size or spec.task == "classification" else "any"
+            print(f"{name:<14} {size:<13} {spec.task:<15} {params / 1e6:9.2f}M  {shape:<5}  "
                   f"{', '.join(spec.lora_targets):<26} {SAME_ARCHITECTURE_AS.get((name, size), '')}".rstrip())
 
 

@@ -18,7 +18,7 @@ def apply_lora(model: PreTrainedModel, family_name: str, cfg: LoraConfig):
     spec = family(family_name)
     peft_config = PeftLoraConfig(
         r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
-        target_modules=list(spec.lora_targets), modules_to_save=[spec.head],
+        target_modules=list(spec.lora_targets), modules_to_save=[spec.head] if spec.head else None,
     )
     with warnings.catch_warnings():  # peft reads a property transformers 5 deprecates; nothing for users to do
         warnings.filterwarnings("ignore", ".*is_gradient_checkpointing", FutureWarning)

@@ -1,7 +1,9 @@
 """The model registry: family x size -> a Hugging Face ``transformers`` model built from a config.
 
 One table entry per size (timm-style), no hub access. ``create_model`` fails with the list of
-known names; ``python -m distillery.models list`` prints the table.
+known names; ``python -m distillery.models list`` prints the table. Each family names the task
+whose models it builds: classifiers take labels, restoration networks (image in, image out, any
+size) take none.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from transformers import (
 )
 
 from distillery.errors import ConfigError
+from distillery.models.convnext_unet import ConvNextUNetConfig, ConvNextUNetModel
+from distillery.models.nafnet import NAFNetConfig, NAFNetModel
 
 PROBLEM_TYPES = {"single_label": "single_label_classification", "multi_label": "multi_label_classification"}
 
@@ -53,11 +57,21 @@ class Family:
     make_config: Callable[..., PretrainedConfig]
     sizes: dict[str, dict[str, Any]]
     lora_targets: tuple[str, ...]
-    head: str = "classifier"
+    head: str | None = "classifier"  # re-initialised for new labels on transfer; None: nothing task-specific
     takes_image_size: bool = False
     after_build: Callable[[nn.Module], None] | None = field(default=None)
     task: str = "classification"  # the task (distillery.tasks) whose models this family builds
 
+
+def _nafnet(width: int, enc: list[int], middle: int, dec: list[int], dropout: float = 0.0,
+            drop_path: float = 0.0) -> dict[str, Any]:
+    return {"width": width, "enc_blk_nums": enc, "middle_blk_num": middle, "dec_blk_nums": dec,
+            "drop_out_rate": dropout, "drop_path_rate": drop_path}
+
+
+_SIDD_BLOCKS = ([2, 2, 4, 8], 12, [2, 2, 2, 2])  # the official SIDD models' block counts
+_GOPRO_BLOCKS = ([1, 1, 1, 28], 1, [1, 1, 1, 1])  # the official GoPro models'
+_CPU_BLOCKS = ([1, 1, 2], 2, [1, 1, 1])  # three levels: sizes that train on 2 CPU cores
 
 FAMILIES: dict[str, Family] = {
     "resnet": Family(
@@ -123,6 +137,39 @@ FAMILIES: dict[str, Family] = {
         lora_targets=("q_proj", "v_proj"),
         takes_image_size=True,
     ),
+    "nafnet": Family(
+        NAFNetModel,
+        NAFNetConfig,
+        {
+            "w8": _nafnet(8, *_CPU_BLOCKS),
+            "w16": _nafnet(16, *_CPU_BLOCKS),
+            "w32": _nafnet(32, *_CPU_BLOCKS),
+            "small": _nafnet(24, *_SIDD_BLOCKS, dropout=0.10),  # seed 001: ~15M, dropout 0.10
+            "base": _nafnet(32, *_SIDD_BLOCKS, dropout=0.05),  # ~28M, 0.05; SIDD width 32's shapes
+            "large": _nafnet(40, *_SIDD_BLOCKS),  # ~45M, no dropout
+            "sidd-width32": _nafnet(32, *_SIDD_BLOCKS),
+            "sidd-width64": _nafnet(64, *_SIDD_BLOCKS),
+            "gopro-width64": _nafnet(64, *_GOPRO_BLOCKS),
+        },
+        lora_targets=("conv1", "conv3", "conv4", "conv5"),  # the 1x1 convolutions; conv2 is depthwise
+        head=None,
+        task="restoration",
+    ),
+    "convnext_unet": Family(
+        ConvNextUNetModel,
+        ConvNextUNetConfig,
+        {
+            "femto": {"hidden_sizes": [16, 32, 64, 128], "depths": [1, 1, 1, 1]},
+            "pico": {"hidden_sizes": [32, 64, 128, 256], "depths": [1, 1, 2, 1]},
+            "nano": {"hidden_sizes": [80, 160, 320, 640], "depths": [2, 2, 8, 2], "drop_path_rate": 0.05},
+            "tiny": {"hidden_sizes": [96, 192, 384, 768], "depths": [3, 3, 9, 3], "drop_path_rate": 0.1},
+            "small": {"hidden_sizes": [96, 192, 384, 768], "depths": [3, 3, 27, 3], "drop_path_rate": 0.15},
+            "base": {"hidden_sizes": [128, 256, 512, 1024], "depths": [3, 3, 27, 3], "drop_path_rate": 0.2},
+        },
+        lora_targets=("pwconv1", "pwconv2"),
+        head=None,
+        task="restoration",
+    ),
 }
 
 
@@ -142,9 +189,12 @@ def check_known(family_name: str, size: str, key: str = "model") -> None:
 
 
 def build_config(family_name: str, size: str, labels: list[str], image_size: int, task: str) -> PretrainedConfig:
+    """The family's config at ``size``; a classifier's also carries ``labels`` and its ``task`` (problem type)."""
     check_known(family_name, size)
     spec = FAMILIES[family_name]
     kwargs = dict(spec.sizes[size])
+    if spec.task != "classification":
+        return spec.make_config(**kwargs)
     if spec.takes_image_size:
         kwargs["image_size"] = image_size
     return spec.make_config(
@@ -181,4 +231,4 @@ def count_parameters(family_name: str, size: str, num_labels: int = 10, image_si
 
 def is_head(name: str, family_name: str) -> bool:
     head = FAMILIES[family_name].head
-    return name == head or name.startswith(f"{head}.")
+    return head is not None and (name == head or name.startswith(f"{head}."))

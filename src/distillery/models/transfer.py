@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 KNOWN_PREFIXES = ("module.", "_orig_mod.", "base_model.model.", "model.")
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
+WRAPPER_KEYS = ("params", "params_ema", "state_dict")
 
 
 def find_weights_file(source: Path) -> Path:
@@ -57,11 +58,20 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
         ) from None
     except Exception as exc:  # noqa: BLE001 - any parse failure is a corrupt or truncated file
         raise WeightsError(f"{path}: not a readable weights file (truncated or corrupt?): {exc}") from None
-    if isinstance(state, Mapping) and "state_dict" in state and isinstance(state["state_dict"], Mapping):
-        state = state["state_dict"]
+    state = _unwrap(state)
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path}: expected a state dict of tensors")
     return dict(state)
+
+
+def _unwrap(state: Any) -> Any:
+    """The state dict inside a training checkpoint: BasicSR's (the official NAFNet release) keeps it under
+    ``params`` (or ``params_ema``), Lightning's and many others' under ``state_dict``."""
+    if isinstance(state, Mapping):
+        for key in WRAPPER_KEYS:
+            if isinstance(state.get(key), Mapping):
+                return state[key]
+    return state
 
 
 def normalise_name(name: str) -> str:
