@@ -309,6 +309,12 @@ def parse(raw: Any) -> Params:
     return _convert(Params, raw, "")
 
 
+def build_section(cls: Any, value: Any, key: str) -> Any:
+    """``value`` (a section of params.yaml at dotted ``key``) as the dataclass ``cls``, checked like the rest:
+    for the sections a task declares itself (restoration's degradation, say)."""
+    return _convert(cls, value, key)
+
+
 def _convert(tp: Any, value: Any, key: str) -> Any:
     where = key or "params.yaml"
     if dataclasses.is_dataclass(tp):
