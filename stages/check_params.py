@@ -20,7 +20,7 @@ CHECKED = "check_params.ok"  # in paths.records; not "<stage>.json", so no timin
 TASK_PARTS = ()  # the task parts this stage runs (its DVC deps cover them; distillery.tasks.base)
 
 def check_params(params: Params) -> None:
-    get_task(params.task)  # an unknown task fails here, naming the known ones
+    get_task(params.task).check_params(params)  # an unknown task fails here, naming the known ones
     sections = [f.name for f in fields(Params)]
     atomic.write_json(params.paths.records / CHECKED, {"file": PARAMS_FILE, "valid": True, "sections": sections})
     log.info("%s: every key of %d sections is valid", PARAMS_FILE, len(sections))

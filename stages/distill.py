@@ -30,7 +30,7 @@ def distill(params: Params) -> None:
             plain = result.without_kd
             record["student_without_kd"] = {"val": plain.val_metrics, "seconds": plain.seconds}
             metrics[f"kd_gain_{primary}_points"] = round(
-                100 * (student.val_metrics[primary] - plain.val_metrics[primary]), 2)
+                task.points_per_unit * (student.val_metrics[primary] - plain.val_metrics[primary]), 2)
         write_metrics(params.paths, "distill", record, record_only=["teacher"])  # the teacher's: train.json
         write_csv(params.paths.plots / "distill.csv", history_rows(student.history))
         tracker.metrics(metrics)  # the teacher's run logs the same names

@@ -15,15 +15,12 @@ def evaluate(params: Params) -> None:
     with Tracker(params.tracking, "evaluate") as tracker:
         tracker.params({"thresholds": asdict(params.thresholds)})
         evaluation = evaluate_int8(task, params)
-        report, primary = evaluation.report, task.primary_metric
+        report = evaluation.report
         write_metrics(params.paths, "evaluate", {"bundle": report},
                       record_only=[f"bundle.{key}" for key in evaluation.record_only])
         tracker.metrics(without(report, evaluation.record_only))
         tracker.artifacts(params.paths.plots / "evaluate", "plots")
-    val, test = report["val"], report["test"]
-    log.info("val %s: %.4f at the default rule -> %.4f tuned; test: %.4f -> %.4f (%+.2f points)", primary,
-             val["flat"][primary], val["tuned"][primary], test["flat"][primary], test["tuned"][primary],
-             report["test_gain_points"])
+    log.info("%s", evaluation.headline)
 
 
 if __name__ == "__main__":

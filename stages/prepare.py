@@ -11,8 +11,10 @@ TASK_PARTS = ("preparation",)  # the task parts this stage runs (its DVC deps co
 
 def prepare(params: Params) -> None:
     with Tracker(params.tracking, "prepare") as tracker:
-        tracker.params({"data": asdict(params.data), "seed": params.seed})
-        result = get_task(params.task).prepare(params.data, params.paths.raw, params.paths.prepared, params.seed)
+        task = get_task(params.task)
+        cfg = getattr(params, task.data_section)
+        tracker.params({task.data_section: asdict(cfg), "seed": params.seed})
+        result = task.prepare(cfg, params.paths.raw, params.paths.prepared, params.seed)
         record_only = ["data.class_counts", "data.skipped", "data.source"]
         write_metrics(params.paths, "prepare", {"data": result.metrics}, record_only=record_only)
         tracker.metrics(without(result.metrics, [key.removeprefix("data.") for key in record_only]))

@@ -127,7 +127,7 @@ def tiny_pipelines(tmp_path_factory):
         if task not in built:
             work = Workdir(tmp_path_factory.mktemp(f"tiny-{task}"), {
                 "quantize.latency_runs": 5, "quantize.max_drop": 100.0, "quantize.calibration_size": 64}, task)
-            get_task(task).write_example_data(work.path("raw"), (128, 48, 48), 7)
+            get_task(task).write_example_data(work.path("raw"), get_task(task).tiny_images, 7)
             for stage in ("prepare", "train", "distill", "quantize"):
                 work.stage(stage)
             built[task] = work

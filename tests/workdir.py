@@ -35,7 +35,8 @@ class Workdir:
         (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
         (root / "dvc.yaml").write_bytes((REPO / "dvc.yaml").read_bytes())  # stages read their declared params
         (root / "examples").mkdir(exist_ok=True)
-        (root / "examples" / "predict.py").write_bytes((REPO / "examples" / "predict.py").read_bytes())
+        for script in (REPO / "examples").glob("*.py"):  # the bundles' scripts, read from the repository root
+            (root / "examples" / script.name).write_bytes(script.read_bytes())
         self.params = config.load(root / "params.yaml")
         self.env: dict[str, str] = {}  # extra environment for the stages (S3 settings)
 

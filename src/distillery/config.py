@@ -155,7 +155,7 @@ class AugmentConfig:
 class TrainConfig:
     schedule: Literal["cosine", "plateau"]
     unfreeze: Literal["all", "top"]
-    loss: Literal["auto", "cross_entropy", "bce", "focal"]
+    loss: Literal["auto", "cross_entropy", "bce", "focal", "l1", "charbonnier"]
     epochs: int = at_least(1)
     head_epochs: int = at_least(0)
     batch_size: int = at_least(1)
@@ -247,6 +247,62 @@ class RemoteConfig:
 
 
 @dataclass(frozen=True)
+class Degradation:
+    """What turns a clean image into the model's input when the data holds clean images only.
+
+    Applied in this order, as a camera pipeline would: Gaussian blur, Gaussian noise, JPEG.
+    """
+
+    noise_sigma: float = between(0.0, 255.0)  # on the 0-255 scale (25 = the usual "sigma 25" benchmark)
+    blur_sigma: float = between(0.0, 20.0)  # pixels; 0 = no blur
+    jpeg_quality: int = between(0, 100)  # 0 = no JPEG round trip
+
+
+@dataclass(frozen=True)
+class RestorationProblemPolicy:
+    """What restoration's prepare does with each kind of bad image: stop (``error``) or drop and list it."""
+
+    unreadable: Policy
+    too_small: Policy
+    size_mismatch: Policy
+    missing_partner: Policy
+    duplicate: Policy
+    cross_split_duplicate: Policy
+
+
+@dataclass(frozen=True)
+class RestorationData:
+    layout: Literal["auto", "pairs", "clean"]
+    crop_size: int = between(16, 1024)  # training crops; every image must be at least this large
+    max_pixels: int = at_least(1)
+    val_fraction: float = between(0.0, 0.5)
+    test_fraction: float = between(0.0, 0.5)
+    degradation: Degradation
+    on_problem: RestorationProblemPolicy
+
+
+@dataclass(frozen=True)
+class TilesConfig:
+    """The fixed input of the exported models; whole images are restored tile by tile, blended over the overlap."""
+
+    size: int = between(16, 2048)
+    overlap: int = at_least(0)
+
+    def __post_init__(self) -> None:
+        if self.overlap >= self.size // 2:
+            raise ConfigError(f"restoration.tiles.overlap: {self.overlap} must be below half the tile size "
+                              f"({self.size // 2})")
+
+
+@dataclass(frozen=True)
+class RestorationConfig:
+    """The restoration task's own settings (``task: restoration``); the shared sections hold the rest."""
+
+    data: RestorationData
+    tiles: TilesConfig
+
+
+@dataclass(frozen=True)
 class TrackingConfig:
     enabled: bool
     uri: str
@@ -268,6 +324,7 @@ class Params:
     export: ExportConfig
     remote: RemoteConfig
     tracking: TrackingConfig
+    restoration: RestorationConfig
 
 
 def load(path: str | Path = PARAMS_FILE, overrides: Mapping[str, Any] | None = None) -> Params:
@@ -307,12 +364,6 @@ def set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
 
 def parse(raw: Any) -> Params:
     return _convert(Params, raw, "")
-
-
-def build_section(cls: Any, value: Any, key: str) -> Any:
-    """``value`` (a section of params.yaml at dotted ``key``) as the dataclass ``cls``, checked like the rest:
-    for the sections a task declares itself (restoration's degradation, say)."""
-    return _convert(cls, value, key)
 
 
 def _convert(tp: Any, value: Any, key: str) -> Any:

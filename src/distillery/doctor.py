@@ -50,7 +50,8 @@ class Finding:
 def check_data(params: config.Params) -> tuple[Finding, DataSurvey | None]:
     raw = params.paths.raw
     try:
-        survey = get_task(params.task).survey(params.data, raw)
+        task = get_task(params.task)
+        survey = task.survey(getattr(params, task.data_section), raw)
     except DistilleryError as exc:
         return Finding("FAIL", "data", str(exc), "put your images in one of the layouts of README 'Using your own "
                                                  "data' and point paths.raw at them (`make data`: the demo's)"), None

@@ -18,8 +18,8 @@ from tests.workdir import Workdir
 pytestmark = pytest.mark.slow
 
 BUNDLE = {"model_int8.tflite", "model_int8.onnx", "model_fp32.onnx", "labels.txt", "inference_config.json",
-          "threshold_recommendation.json", "metrics.json", "README.md", "predict.py", "pixels.py", "letterbox.py",
-          "SHA256SUMS"}
+          "threshold_recommendation.json", "metrics.json", "README.md", "predict.py", "bundle_tools.py", "pixels.py",
+          "letterbox.py", "SHA256SUMS"}
 
 
 @pytest.fixture(scope="module")

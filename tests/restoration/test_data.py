@@ -6,30 +6,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
+from distillery import config
+from distillery.config import Degradation, RestorationData, TilesConfig
 from distillery.errors import ConfigError, DataError
-from distillery.tasks.restoration.config import Degradation, parse_data
+from distillery.tasks.restoration.dataset import RestorationStore, parity_input_name
 from distillery.tasks.restoration.degrade import degrade
-from distillery.tasks.restoration.store import RestorationStore, parity_input_name, prepare_store
-from tests.conftest import write_png
+from distillery.tasks.restoration.store import prepare_store
+from tests.conftest import REPO, write_png
 
 SIGMA25 = Degradation(noise_sigma=25.0, blur_sigma=0.0, jpeg_quality=0)
+TILES = TilesConfig(size=24, overlap=4)
 
 
-def data_cfg(**overrides):
-    raw = {"layout": "auto", "crop_size": 16, "max_pixels": 10_000_000, "val_fraction": 0.25, "test_fraction": 0.25,
-           "degradation": {"noise_sigma": 25.0, "blur_sigma": 0.0, "jpeg_quality": 0},
-           "on_problem": dict.fromkeys(("unreadable", "too_small", "size_mismatch", "missing_partner", "duplicate",
-                                        "cross_split_duplicate"), "error")}
-    for dotted, value in overrides.items():
-        node = raw
-        *parents, leaf = dotted.split(".")
-        for part in parents:
-            node = node[part]
-        node[leaf] = value
-    return parse_data(raw)
+def data_cfg(**overrides) -> RestorationData:
+    """params.yaml's restoration data section, with small crops, quarter splits and every problem an error."""
+    base = {"crop_size": 16, "val_fraction": 0.25, "test_fraction": 0.25, "on_problem.duplicate": "error"}
+    merged = {f"restoration.data.{key}": value for key, value in {**base, **overrides}.items()}
+    return config.load(REPO / "params.yaml", merged).restoration.data
 
 
 def clean_dataset(root: Path, count: int = 8, size: tuple[int, int] = (40, 32)) -> Path:
@@ -70,19 +65,19 @@ def test_blur_and_jpeg_degrade_in_order_and_keep_the_shape() -> None:
 
 
 def test_config_names_the_bad_key() -> None:
-    with pytest.raises(ConfigError, match=r"data.degradation.noise_sigma: 300.0 is out of range"):
+    with pytest.raises(ConfigError, match=r"restoration.data.degradation.noise_sigma: 300.0 is out of range"):
         data_cfg(**{"degradation.noise_sigma": 300.0})
-    with pytest.raises(ConfigError, match=r"data.layout: 'folders' is not allowed; choose one of: auto, pairs, clean"):
+    with pytest.raises(ConfigError, match=r"restoration.data.layout: 'folders' is not allowed; choose one of: auto, "
+                                          r"pairs, clean"):
         data_cfg(layout="folders")
 
 
 def test_clean_layout_splits_whole_images_and_degrades_deterministically(tmp_path: Path) -> None:
     raw = clean_dataset(tmp_path / "raw")
-    metrics = prepare_store(data_cfg(), raw, tmp_path / "store", seed=3)
-    counts = (metrics["train_images"], metrics["val_images"], metrics["test_images"])
-    assert metrics["layout"] == "clean" and counts == (4, 2, 2)
+    metrics = prepare_store(data_cfg(), TILES, raw, tmp_path / "store", seed=3)
+    assert metrics["layout"] == "clean" and metrics["images"] == {"train": 4, "val": 2, "test": 2}
     store = RestorationStore(tmp_path / "store")
-    again = prepare_store(data_cfg(), raw, tmp_path / "again", seed=3)
+    again = prepare_store(data_cfg(), TILES, raw, tmp_path / "again", seed=3)
     assert again == metrics
     assert (tmp_path / "store" / "degraded.u8").read_bytes() == (tmp_path / "again" / "degraded.u8").read_bytes()
     image = store.split("train")[0]
@@ -96,17 +91,15 @@ def test_clean_layout_splits_whole_images_and_degrades_deterministically(tmp_pat
 
 def test_pairs_in_split_folders_match_by_name_and_crops_stay_aligned(tmp_path: Path) -> None:
     raw = paired_dataset(tmp_path / "raw", {"train": 3, "val": 1, "test": 1})
-    metrics = prepare_store(data_cfg(), raw, tmp_path / "store", seed=0)
-    assert metrics["layout"] == "pairs" and metrics["images"] == 5
+    metrics = prepare_store(data_cfg(), TILES, raw, tmp_path / "store", seed=0)
+    assert metrics["layout"] == "pairs" and metrics["images"] == {"train": 3, "val": 1, "test": 1}
     store = RestorationStore(tmp_path / "store")
-    batches = store.crops("train", crop=16, batch=6, generator=torch.Generator().manual_seed(1))
-    degraded, clean = next(batches)
-    assert degraded.shape == clean.shape == (6, 3, 16, 16)
-    shift = (degraded - clean) * 255  # the +7 survives every crop, flip and turn where nothing clipped
-    unclipped = clean * 255 + 7 <= 255
-    assert torch.allclose(shift[unclipped], torch.full_like(shift[unclipped], 7.0), atol=1e-3)
-    again, _ = next(store.crops("train", crop=16, batch=6, generator=torch.Generator().manual_seed(1)))
-    assert torch.equal(again, degraded)
+    degraded, clean = next(store.crops("train", crop=16, batch=6, rng=np.random.default_rng(1)))
+    assert degraded.shape == clean.shape == (6, 16, 16, 3) and degraded.dtype == np.uint8
+    shift = degraded.astype(int) - clean  # the +7 survives every crop, flip and turn where nothing clipped
+    assert np.all(shift[clean.astype(int) + 7 <= 255] == 7)
+    again, _ = next(store.crops("train", crop=16, batch=6, rng=np.random.default_rng(1)))
+    assert np.array_equal(again, degraded)
 
 
 @pytest.mark.parametrize(("damage", "expected"), [
@@ -128,7 +121,7 @@ def test_each_bad_input_is_one_line_naming_the_file(tmp_path: Path, damage: str,
     else:
         clean.write_bytes(clean.read_bytes()[:60])
     with pytest.raises(DataError, match=expected) as caught:
-        prepare_store(data_cfg(), raw, tmp_path / "store", seed=0)
+        prepare_store(data_cfg(), TILES, raw, tmp_path / "store", seed=0)
     assert "\n" not in str(caught.value) and not (tmp_path / "store").exists()
 
 
@@ -138,18 +131,19 @@ def test_dropped_problems_are_counted_and_duplicates_never_cross_splits(tmp_path
         (raw / "test" / side / f"copy.{suffix}").write_bytes((raw / "train" / side / f"p1.{suffix}").read_bytes())
     with pytest.raises(DataError, match=r"cross_split_duplicate: test/clean/copy.png \(same pixels as "
                                         r"train/clean/p1.png \(train\) in test\)"):
-        prepare_store(data_cfg(), raw, tmp_path / "store", seed=0)
-    metrics = prepare_store(data_cfg(**{"on_problem.cross_split_duplicate": "drop"}), raw, tmp_path / "store", seed=0)
-    assert metrics["dropped"] == 1 and metrics["test_images"] == 1
+        prepare_store(data_cfg(), TILES, raw, tmp_path / "store", seed=0)
+    cfg = data_cfg(**{"on_problem.cross_split_duplicate": "drop"})
+    metrics = prepare_store(cfg, TILES, raw, tmp_path / "store", seed=0)
+    assert metrics["dropped"]["cross_split_duplicate"] == 1 and metrics["images"]["test"] == 1
 
 
 def test_a_split_left_empty_says_which(tmp_path: Path) -> None:
     raw = clean_dataset(tmp_path / "raw", count=2)
     with pytest.raises(DataError, match=r"no usable image in the val, test split\(s\) \(2 usable in all\)"):
-        prepare_store(data_cfg(), raw, tmp_path / "store", seed=0)
+        prepare_store(data_cfg(), TILES, raw, tmp_path / "store", seed=0)
 
 
 def test_no_clean_folder_says_what_the_layout_is(tmp_path: Path) -> None:
     write_png(tmp_path / "raw" / "photos" / "a.png", seed=1)
     with pytest.raises(DataError, match=r"no clean/ folder"):
-        prepare_store(data_cfg(), tmp_path / "raw", tmp_path / "store", seed=0)
+        prepare_store(data_cfg(), TILES, tmp_path / "raw", tmp_path / "store", seed=0)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from distillery.config import Degradation
 from distillery.models.registry import create_model
 from distillery.tasks.restoration.baselines import available, noise_sigma, run_denoiser
-from distillery.tasks.restoration.config import Degradation
 from distillery.tasks.restoration.degrade import degrade
 from distillery.tasks.restoration.metrics import psnr, score_images, ssim
 from distillery.tasks.restoration.tiling import blend_window, restore_tiled, tile_starts
@@ -35,7 +35,7 @@ def test_a_pointwise_model_restores_exactly_through_tiles(height, width, tile, o
 
     def darken(batch: np.ndarray) -> np.ndarray:
         calls.append(batch.shape)
-        return batch - 10 / 255
+        return (batch - 10) / 255
 
     out = restore_tiled(image, darken, tile, overlap)
     assert out.shape == image.shape and set(calls) == {(1, 3, tile, tile)}
@@ -53,7 +53,7 @@ def test_a_convolutional_model_through_overlapping_tiles_matches_the_whole_image
 
     def run(batch: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return model(torch.from_numpy(batch)).numpy()
+            return model(torch.from_numpy(batch / 255)).numpy()
 
     whole = restore_tiled(image, run, tile=96, overlap=0)
     tiled = restore_tiled(image, run, tile=64, overlap=32)

@@ -12,8 +12,8 @@ import io
 import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from distillery.config import ProblemPolicy
 from distillery.data.images import ImageProblem, decode_rgb
 from distillery.data.sources import Item, shown
 from distillery.errors import DataError
@@ -89,7 +89,8 @@ def check_file(root: Path, item: Item, min_side: int, max_pixels: int) -> Checke
 class Report:
     """Problems found so far, split by policy into dropped items and errors."""
 
-    def __init__(self, policy: ProblemPolicy) -> None:
+    def __init__(self, policy: Any) -> None:
+        """``policy``: a dataclass of ``Policy`` per problem kind (``ProblemPolicy``, or a task's own)."""
         self.policy = policy
         self.dropped: list[Problem] = []
         self.errors: list[Problem] = []
@@ -117,7 +118,7 @@ class Report:
         )
 
     def counts(self) -> dict[str, int]:
-        kinds = ProblemPolicy.__dataclass_fields__
+        kinds = type(self.policy).__dataclass_fields__  # a task's own policy may name other kinds
         return {kind: sum(p.kind == kind for p in self.dropped) for kind in kinds}
 
     def to_json(self) -> dict:

@@ -17,7 +17,6 @@ from distillery.artifacts import quantized
 from distillery.artifacts.evaluation import write_evaluation
 from distillery.config import Params
 from distillery.data.batches import Normalizer, normalised_inputs
-from distillery.data.prepared import PreparedDataset
 from distillery.runners import OnnxModel, TFLiteModel
 from distillery.tasks.base import Evaluation, Task
 
@@ -26,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def evaluate_int8(task: Task, params: Params) -> Evaluation:
     paths, threads = params.paths, params.train.threads
-    data = PreparedDataset.open(paths.prepared)
+    data = task.open_data(paths.prepared)
     meta = quantized.read_meta(paths.quantized)
     normalizer = Normalizer(meta.input_mean, meta.input_std)
     tflite = TFLiteModel(paths.quantized / quantized.TFLITE_INT8, threads=threads)

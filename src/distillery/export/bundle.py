@@ -22,11 +22,10 @@ from distillery import atomic
 from distillery.artifacts import evaluation, quantized
 from distillery.config import Params
 from distillery.data.batches import Normalizer
-from distillery.data.prepared import PreparedDataset
 from distillery.errors import ExportError
 from distillery.models.checkpoint import load_model_dir
 from distillery.models.inference import predict_outputs
-from distillery.tasks.base import Task
+from distillery.tasks.base import Task, TaskData
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +41,13 @@ def write_checksums(bundle: Path) -> None:
     (bundle / SUMS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def fp32_student_decisions(task: Task, params: Params, data: PreparedDataset, rule: dict[str, Any]) -> np.ndarray:
+def fp32_student_decisions(task: Task, params: Params, data: TaskData, rule: dict[str, Any]) -> np.ndarray:
     student, meta = load_model_dir(params.paths.student)
     outputs = predict_outputs(student, data.split("test"), Normalizer(meta.input_mean, meta.input_std), task.forward)
-    return task.decide(outputs, data, rule)
+    return task.decide(outputs, data, "test", rule)
 
 
-def parity(task: Task, params: Params, bundle: Path, data: PreparedDataset, rule: dict[str, Any]) -> dict[str, Any]:
+def parity(task: Task, params: Params, bundle: Path, data: TaskData, rule: dict[str, Any]) -> dict[str, Any]:
     pipeline = evaluation.read_test_decisions(params.paths.evaluation)
     fp32 = fp32_student_decisions(task, params, data, rule)
     report: dict[str, Any] = {"images": len(fp32)}
@@ -72,7 +71,7 @@ def parity(task: Task, params: Params, bundle: Path, data: PreparedDataset, rule
 
 def build_bundle(task: Task, params: Params, test_metrics: dict[str, Any], lineage: dict[str, Any]) -> dict[str, Any]:
     paths = params.paths
-    data = PreparedDataset.open(paths.prepared)
+    data = task.open_data(paths.prepared)
     rule = evaluation.read_rule(paths.evaluation)
     spec = task.bundle(rule, data, paths.quantized, params.export.name, params.data.max_pixels)
     with atomic.atomic_dir(paths.export) as out:

@@ -17,6 +17,7 @@ def calibration_indices(size: int, count: int, seed: int) -> np.ndarray:
 def calibration_batches(
     train: PreparedSplit, count: int, seed: int, normalizer: Normalizer, batch_size: int = 32
 ) -> list[torch.Tensor]:
-    """Normalised NCHW float batches of the calibration images."""
-    idx = calibration_indices(len(train), count, seed)
+    """Normalised NCHW float batches of the calibration images (``train.images``: the exported models' input
+    shape, which a task's training batches need not have)."""
+    idx = calibration_indices(len(train.images), count, seed)
     return [normalizer(to_tensor(train.images[idx[i : i + batch_size]])) for i in range(0, len(idx), batch_size)]

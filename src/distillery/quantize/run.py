@@ -22,7 +22,6 @@ from distillery import atomic
 from distillery.artifacts.quantized import ONNX_FP32, ONNX_INT8, TFLITE_FP32, TFLITE_INT8, write_meta
 from distillery.config import Params
 from distillery.data.batches import Normalizer, normalised_inputs
-from distillery.data.prepared import PreparedDataset
 from distillery.errors import ExportError
 from distillery.models.checkpoint import load_model_dir
 from distillery.models.inference import predict_outputs
@@ -31,7 +30,7 @@ from distillery.quantize.calibration import calibration_batches
 from distillery.quantize.qat import qat_int8
 from distillery.runners import OnnxModel, TFLiteModel, median_latencies_ms
 from distillery.runtime import configure_torch
-from distillery.tasks.base import Task
+from distillery.tasks.base import Task, TaskData
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ class Reference:
     """The fp32 PyTorch student on the validation split: what every int8 model is compared with."""
 
     task: Task
-    data: PreparedDataset
+    data: TaskData
     targets: np.ndarray
     inputs: np.ndarray
     decisions: np.ndarray
@@ -57,12 +56,12 @@ def score(runner: Runner, reference: Reference) -> dict[str, Any]:
     """Metrics of ``runner`` on val, with its drop (in points of the primary metric) and agreement."""
     task, data = reference.task, reference.data
     outputs = runner(reference.inputs)
-    metrics = task.score(outputs, reference.targets, data)
-    agree = task.agreement(task.decide(outputs, data), reference.decisions)
+    metrics = task.score(outputs, reference.targets, data, "val")
+    agree = task.agreement(task.decide(outputs, data, "val"), reference.decisions)
     primary = task.primary_metric
     return {
         "val": metrics,
-        "metric_drop": round(100 * (reference.metrics[primary] - metrics[primary]), 4),
+        "metric_drop": round(task.points_per_unit * (reference.metrics[primary] - metrics[primary]), 4),
         "agreement": round(agree["labels"], 6),
         "agreement_images": round(agree["images"], 6),
     }
@@ -84,14 +83,14 @@ def one_thread(cls: type) -> Callable[[Path], Runner]:
 def quantize_student(task: Task, params: Params) -> dict[str, Any]:
     cfg, paths = params.quantize, params.paths
     configure_torch(params.train.threads, params.seed)
-    data = PreparedDataset.open(paths.prepared)
+    data = task.open_data(paths.prepared)
     student, meta = load_model_dir(paths.student)
     normalizer = Normalizer(meta.input_mean, meta.input_std)
     val = data.split("val")
     fp32_outputs = predict_outputs(student, val, normalizer, task.forward)
     targets = np.asarray(val.labels)
-    reference = Reference(task, data, targets, normalised_inputs(val, normalizer), task.decide(fp32_outputs, data),
-                          task.score(fp32_outputs, targets, data))
+    reference = Reference(task, data, targets, normalised_inputs(val, normalizer),
+                          task.decide(fp32_outputs, data, "val"), task.score(fp32_outputs, targets, data, "val"))
     calibration = calibration_batches(data.split("train"), cfg.calibration_size, params.seed, normalizer)
     with atomic.atomic_dir(paths.quantized) as out, warnings.catch_warnings():
         # torch.export deep-copies pytree specs through a class torch 2.13 deprecates; nothing for users to do
@@ -108,7 +107,7 @@ def quantize_student(task: Task, params: Params) -> dict[str, Any]:
             "fp32": {"val": reference.metrics}, **results}
 
 
-def quantize_tflite(params: Params, task: Task, module: torch.nn.Module, data: PreparedDataset,
+def quantize_tflite(params: Params, task: Task, module: torch.nn.Module, data: TaskData,
                     normalizer: Normalizer, calibration: list[torch.Tensor], out: Path,
                     reference: Reference) -> dict[str, Any]:
     """``module``: the student as the task's export module (``x -> output``)."""

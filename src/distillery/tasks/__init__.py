@@ -12,7 +12,7 @@ import importlib
 from distillery.errors import ConfigError
 from distillery.tasks.base import Task
 
-BUILT_IN = ("distillery.tasks.classification",)
+BUILT_IN = ("distillery.tasks.classification", "distillery.tasks.restoration")
 _TASKS: dict[str, Task] = {}
 
 

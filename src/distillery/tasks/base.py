@@ -22,6 +22,11 @@ Arrows point one way: stages -> shared libraries -> tasks; a task never imports 
 Outputs cross this interface as numpy arrays (``outputs``: what ``forward`` returns, batched) so
 that the PyTorch model, the TFLite interpreter and ONNX Runtime are scored by the same code.
 
+**Data.** A task opens its own prepared store (``Task.open_data``); the shared stages see it
+through ``TaskData``: splits of fixed-size uint8 inputs and their targets, which every runtime
+takes as they are. Classification's are the letterboxed images and label rows; restoration's are
+the tiles of whole images (its scoring puts them back together) and, for training, random crops.
+
 **Parts.** A task's code is split into parts, modules of its package imported on first use
 (``Task.part``): ``preparation``, ``training``, ``scoring``, ``evaluation``, ``export``, ``examples``,
 ``summary``, ``readiness`` (the doctor's look at the raw data). A stage declares the parts it uses
@@ -40,14 +45,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
-from distillery.config import DataConfig, DistillConfig, ThresholdsConfig, TrainConfig
-from distillery.data.prepared import PreparedDataset
+from distillery.config import DistillConfig, ThresholdsConfig, TrainConfig
+from distillery.data.letterbox import Letterbox
+from distillery.data.prepared import PreparedSplit
 from distillery.errors import ConfigError
 from distillery.models.registry import check_known, family
 
@@ -68,6 +74,27 @@ def parts_of_stage(stage: str, parts: tuple[str, ...]) -> Iterator[None]:
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (outputs, targets) -> loss
 KDLossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (student, targets, teacher)
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]  # a uint8-valued float batch, seeded
+
+
+class TaskData(Protocol):
+    """What the shared stages read of a prepared store (``PreparedDataset`` is the reference)."""
+
+    manifest: dict[str, Any]  # holds the data's ``fingerprint`` and the input geometry under ``letterbox``
+
+    @property
+    def task(self) -> str:
+        """The problem type the models are configured for (single_label, multi_label, restoration, ...)."""
+
+    @property
+    def labels(self) -> list[str]:
+        """The class names (none for image-to-image tasks)."""
+
+    @property
+    def letterbox(self) -> Letterbox:
+        """The fixed input geometry: ``size`` is the side of the square every exported model takes."""
+
+    def split(self, name: str) -> PreparedSplit:
+        """``images`` (N, size, size, 3) uint8, ``labels`` (the targets), ``batches()``, ``len()``."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +119,7 @@ class Evaluation:
     rule: dict[str, Any]  # the rule tuned on val, as JSON (``decide`` and the bundle read it); {} when none
     test_decisions: dict[str, np.ndarray]  # per backend: the reference of export's parity check
     record_only: tuple[str, ...] = ()  # dotted keys of ``report`` that go to the record only
+    headline: str = ""  # one line for the stage's log: what the evaluation found
 
 
 @dataclass(frozen=True)
@@ -112,10 +140,13 @@ class Task(ABC):
     description: ClassVar[str]
     primary_metric: ClassVar[str]  # the metric early stopping, quantization and the summary use
     higher_is_better: ClassVar[bool] = True
+    points_per_unit: ClassVar[float] = 100.0  # drops and gains are reported in points: 100 for F1, 1 for dB
     output_name: ClassVar[str]  # the exported models' output tensor
     package: ClassVar[str]  # the package holding the task's parts
+    data_section: ClassVar[str] = "data"  # the params.yaml section ``prepare`` and ``survey`` take as ``cfg``
     bundle_models: ClassVar[dict[str, str]]  # bundle file name per model: tflite, onnx (int8), onnx_fp32
     tiny_params: ClassVar[dict[str, Any]]  # dotted overrides that run the whole pipeline in seconds (contract test)
+    tiny_images: ClassVar[tuple[int, int, int]] = (128, 48, 48)  # example images per split for those runs
     # params.yaml values tuned for the demo data: dotted key -> (shipped value, why to revisit it on other data)
     demo_defaults: ClassVar[dict[str, tuple[Any, str]]] = {}
 
@@ -131,11 +162,11 @@ class Task(ABC):
 
     # --- data -------------------------------------------------------------------------------------
     @abstractmethod
-    def prepare(self, cfg: DataConfig, raw: Path, out: Path, seed: int) -> PrepareResult:
+    def prepare(self, cfg: Any, raw: Path, out: Path, seed: int) -> PrepareResult:
         """Validate the user's layout in ``raw`` and write the prepared store to ``out`` atomically."""
 
     @abstractmethod
-    def survey(self, cfg: DataConfig, raw: Path) -> DataSurvey:
+    def survey(self, cfg: Any, raw: Path) -> DataSurvey:
         """Check the layout in ``raw`` as prepare will read it, decoding no image; a ``DataError`` names
         what is wrong."""
 
@@ -143,11 +174,18 @@ class Task(ABC):
     def write_example_data(self, raw: Path, images: tuple[int, int, int], seed: int) -> None:
         """A small generated dataset in the task's raw layout (train, val, test counts): tests, demos."""
 
+    @abstractmethod
+    def open_data(self, prepared: Path) -> TaskData:
+        """The prepared store written by ``prepare``, as the shared stages read it."""
+
     # --- models -----------------------------------------------------------------------------------
     @property
     @abstractmethod
     def families(self) -> tuple[str, ...]:
         """The model families (``python -m distillery.models list``) this task can train."""
+
+    def check_params(self, params: Any) -> None:
+        """Refuse values this task cannot train with, before any stage runs (the check_params stage)."""
 
     def check_family(self, family_name: str, size: str, key: str = "model") -> None:
         check_known(family_name, size, key)
@@ -156,7 +194,7 @@ class Task(ABC):
                               f"{self.name} task trains {', '.join(self.families)}")
 
     @abstractmethod
-    def create_model(self, family_name: str, size: str, data: PreparedDataset) -> nn.Module:
+    def create_model(self, family_name: str, size: str, data: TaskData) -> nn.Module:
         """A fresh model of ``family_name``/``size`` shaped for ``data`` (labels, input size)."""
 
     @abstractmethod
@@ -169,25 +207,26 @@ class Task(ABC):
 
     # --- training ---------------------------------------------------------------------------------
     @abstractmethod
-    def augmenter(self, cfg: TrainConfig, data: PreparedDataset) -> Augment:
+    def augmenter(self, cfg: TrainConfig, data: TaskData) -> Augment:
         """The training-time augmentation of an input batch."""
 
     @abstractmethod
-    def loss(self, cfg: TrainConfig, data: PreparedDataset) -> LossFn:
+    def loss(self, cfg: TrainConfig, data: TaskData) -> LossFn:
         """The training objective on (outputs, targets): the teacher's, and the student's hard part."""
 
     @abstractmethod
-    def distillation_loss(self, hard: LossFn, cfg: DistillConfig, data: PreparedDataset) -> KDLossFn:
+    def distillation_loss(self, hard: LossFn, cfg: DistillConfig, data: TaskData) -> KDLossFn:
         """The student's objective given the teacher's output on the same batch."""
 
     # --- scoring ----------------------------------------------------------------------------------
     @abstractmethod
-    def score(self, outputs: np.ndarray, targets: np.ndarray, data: PreparedDataset) -> dict[str, Any]:
-        """Metrics of raw outputs against targets; holds ``primary_metric``."""
+    def score(self, outputs: np.ndarray, targets: np.ndarray, data: TaskData, split: str) -> dict[str, Any]:
+        """Metrics of raw outputs on ``split`` of ``data`` against its targets; holds ``primary_metric``."""
 
     @abstractmethod
-    def decide(self, outputs: np.ndarray, data: PreparedDataset, rule: dict[str, Any] | None = None) -> np.ndarray:
-        """Decisions from raw outputs at the default rule, or at a tuned one (``Evaluation.rule``)."""
+    def decide(self, outputs: np.ndarray, data: TaskData, split: str,
+               rule: dict[str, Any] | None = None) -> np.ndarray:
+        """Decisions from raw outputs on ``split`` at the default rule, or at a tuned one (``Evaluation.rule``)."""
 
     @abstractmethod
     def agreement(self, decisions: np.ndarray, reference: np.ndarray) -> dict[str, float]:
@@ -196,7 +235,7 @@ class Task(ABC):
     # --- evaluation and export --------------------------------------------------------------------
     @abstractmethod
     def evaluate(self, val: tuple[np.ndarray, np.ndarray], test: dict[str, np.ndarray], test_targets: np.ndarray,
-                 cfg: ThresholdsConfig, data: PreparedDataset, plots: Path) -> Evaluation:
+                 cfg: ThresholdsConfig, data: TaskData, plots: Path) -> Evaluation:
         """Tune the rule on ``val`` (outputs, targets), then score each backend's ``test`` outputs once."""
 
     @abstractmethod
@@ -204,12 +243,12 @@ class Task(ABC):
         """The bundle's ``metrics.json``, from the evaluate stage's record."""
 
     @abstractmethod
-    def bundle(self, rule: dict[str, Any], data: PreparedDataset, quantized: Path, export_name: str,
+    def bundle(self, rule: dict[str, Any], data: TaskData, quantized: Path, export_name: str,
                max_pixels: int) -> BundleSpec:
         """The task's files and inference config for the export bundle."""
 
     @abstractmethod
-    def parity(self, bundle: Path, backend: str, data: PreparedDataset) -> np.ndarray:
+    def parity(self, bundle: Path, backend: str, data: TaskData) -> np.ndarray:
         """Decisions of the bundle's own predict.py, run from the bundle on every original test file
         (which the prepared store keeps, so that export does not depend on where the raw data lives)."""
 

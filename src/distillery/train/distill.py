@@ -19,7 +19,6 @@ from torch import nn
 
 from distillery.config import Params
 from distillery.data.batches import Normalizer
-from distillery.data.prepared import PreparedDataset
 from distillery.errors import WeightsError
 from distillery.models.checkpoint import ModelMeta, load_model_dir, save_model_dir
 from distillery.models.inference import predict_outputs
@@ -56,7 +55,7 @@ def distill_student(task: Task, params: Params, tracker: Tracker, threads: int) 
     cfg, paths = params.distill, params.paths
     configure_torch(threads, params.seed)
     task.check_family(cfg.student.family, cfg.student.size, key="distill.student")
-    data = PreparedDataset.open(paths.prepared)
+    data = task.open_data(paths.prepared)
     teacher, teacher_meta = load_model_dir(paths.teacher)
     if teacher_meta.labels != data.labels:
         raise WeightsError(f"{paths.teacher}: teacher labels {teacher_meta.labels} differ from the prepared "
@@ -64,7 +63,8 @@ def distill_student(task: Task, params: Params, tracker: Tracker, threads: int) 
     teacher.to(memory_format=torch.channels_last)
     normalizer = Normalizer(teacher_meta.input_mean, teacher_meta.input_std)  # the student sees what the teacher saw
     val = data.split("val")
-    teacher_val = task.score(predict_outputs(teacher, val, normalizer, task.forward), np.asarray(val.labels), data)
+    teacher_val = task.score(predict_outputs(teacher, val, normalizer, task.forward), np.asarray(val.labels), data,
+                             "val")
     hard = task.loss(params.train, data)
     settings = FitSettings.from_train(params.train, params.seed, epochs=cfg.epochs, lr=cfg.lr, head_epochs=0,
                                     batch_size=cfg.batch_size,

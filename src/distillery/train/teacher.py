@@ -11,12 +11,12 @@ from typing import Any
 
 from distillery.config import Params
 from distillery.data.batches import Normalizer
-from distillery.data.prepared import PreparedDataset
 from distillery.models.checkpoint import ModelMeta, save_model_dir
 from distillery.models.lora import apply_lora, merge_lora
+from distillery.models.registry import family
 from distillery.models.transfer import TransferReport, transfer_from_folder
 from distillery.runtime import configure_torch
-from distillery.tasks.base import LossFn, Task
+from distillery.tasks.base import LossFn, Task, TaskData
 from distillery.tracking import Tracker
 from distillery.train.loop import FitResult, FitSettings, Scorer, Trainer
 
@@ -36,7 +36,7 @@ def run_key(*parts: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def model_meta(normalization: tuple[Sequence[float], Sequence[float]], data: PreparedDataset, family: str, size: str,
+def model_meta(normalization: tuple[Sequence[float], Sequence[float]], data: TaskData, family: str, size: str,
                lineage: dict) -> ModelMeta:
     """What the model folder says about itself; ``normalization`` is (mean, std) per RGB channel."""
     mean, std = normalization
@@ -47,16 +47,17 @@ def model_meta(normalization: tuple[Sequence[float], Sequence[float]], data: Pre
     )
 
 
-def task_scorer(task: Task, loss: LossFn, data: PreparedDataset) -> Scorer:
-    """Validation as the task scores it: its forward, its loss, its metrics, its primary metric."""
-    return Scorer(task.forward, loss, lambda outputs, targets: task.score(outputs, targets, data), task.primary_metric)
+def task_scorer(task: Task, loss: LossFn, data: TaskData) -> Scorer:
+    """Validation as the task scores it: its forward, its loss, its metrics on val, its primary metric."""
+    return Scorer(task.forward, loss, lambda outputs, targets: task.score(outputs, targets, data, "val"),
+                  task.primary_metric)
 
 
 def train_teacher(task: Task, params: Params, tracker: Tracker, threads: int) -> TeacherResult:
     cfg, model_cfg, paths = params.train, params.model, params.paths
     configure_torch(threads, params.seed)
     task.check_family(model_cfg.family, model_cfg.size)
-    data = PreparedDataset.open(paths.prepared)
+    data = task.open_data(paths.prepared)
     model = task.create_model(model_cfg.family, model_cfg.size, data)
     transfer, source_key = None, "scratch"
     settings = FitSettings.from_train(cfg, params.seed)
@@ -67,6 +68,9 @@ def train_teacher(task: Task, params: Params, tracker: Tracker, threads: int) ->
     else:
         settings = replace(settings, head_epochs=0)
         log.info("training from scratch (model.pretrained: false): no frozen head-only phase")
+    if family(model_cfg.family).head is None and settings.head_epochs:
+        settings = replace(settings, head_epochs=0)
+        log.info("%s has no task head to train first: no head-only phase", model_cfg.family)
     if cfg.lora.enabled:
         model = apply_lora(model, model_cfg.family, cfg.lora)
     loss = task.loss(cfg, data)

@@ -63,6 +63,9 @@ class Classification(Task):
     def write_example_data(self, raw: Path, images: tuple[int, int, int], seed: int) -> None:
         self.part("examples").write_example_data(raw, images, seed)
 
+    def open_data(self, prepared: Path) -> PreparedDataset:
+        return PreparedDataset.open(prepared)
+
     def create_model(self, family_name: str, size: str, data: PreparedDataset) -> nn.Module:
         return create_model(family_name, size, data.labels, data.letterbox.size, data.task)
 
@@ -81,10 +84,11 @@ class Classification(Task):
     def distillation_loss(self, hard: LossFn, cfg: DistillConfig, data: PreparedDataset) -> KDLossFn:
         return self.part("training").distillation_loss(hard, cfg, data)
 
-    def score(self, outputs: np.ndarray, targets: np.ndarray, data: PreparedDataset) -> dict[str, Any]:
+    def score(self, outputs: np.ndarray, targets: np.ndarray, data: PreparedDataset, split: str) -> dict[str, Any]:
         return self.part("scoring").score(outputs, targets, data)
 
-    def decide(self, outputs: np.ndarray, data: PreparedDataset, rule: dict[str, Any] | None = None) -> np.ndarray:
+    def decide(self, outputs: np.ndarray, data: PreparedDataset, split: str,
+               rule: dict[str, Any] | None = None) -> np.ndarray:
         return self.part("scoring").decide(outputs, data, rule)
 
     def agreement(self, decisions: np.ndarray, reference: np.ndarray) -> dict[str, float]:

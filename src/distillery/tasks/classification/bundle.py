@@ -27,6 +27,7 @@ from distillery.tasks.classification import MODEL_FILES
 from distillery.tasks.classification.thresholds import Thresholds
 
 PREDICT_SCRIPT = Path("examples/predict.py")  # stages run from the repository root (a dvc.yaml dep)
+BUNDLE_TOOLS = Path("examples/bundle_tools.py")  # checksums and config reading, shared by every task's predict.py
 SHIPPED_MODULES = (Path(pixels_module.__file__), Path(letterbox_module.__file__))  # numpy + Pillow only
 
 
@@ -62,7 +63,8 @@ def inference_config(rule: dict[str, Any], quantized: Path, name: str, max_pixel
 
 
 def bundle_spec(rule: dict[str, Any], data: PreparedDataset, quantized: Path, name: str, max_pixels: int) -> BundleSpec:
-    files = {"predict.py": PREDICT_SCRIPT.read_bytes(), "labels.txt": ("\n".join(data.labels) + "\n").encode()}
+    files = {"predict.py": PREDICT_SCRIPT.read_bytes(), BUNDLE_TOOLS.name: BUNDLE_TOOLS.read_bytes(),
+             "labels.txt": ("\n".join(data.labels) + "\n").encode()}
     files |= {module.name: module.read_bytes() for module in SHIPPED_MODULES}
     return BundleSpec(files, inference_config(rule, quantized, name, max_pixels))
 

@@ -64,4 +64,9 @@ def evaluate_classification(val: tuple[np.ndarray, np.ndarray], test: dict[str, 
     rule = {"task": task, **asdict(tuned), "labels": data.labels, "objective": report["objective"],
             "chosen_on": "val", "val_" + PRIMARY_METRIC: report["val"]["tuned"][PRIMARY_METRIC]}
     write_plots(plots, task, data.labels, val_scores, val_targets, test_scores, test_targets, flat, tuned)
-    return Evaluation(report, rule, decisions, record_only=("thresholds.per_class", "test.tuned.per_class"))
+    val, test = report["val"], report["test"]
+    headline = (f"val {PRIMARY_METRIC}: {val['flat'][PRIMARY_METRIC]:.4f} at the default rule -> "
+                f"{val['tuned'][PRIMARY_METRIC]:.4f} tuned; test: {test['flat'][PRIMARY_METRIC]:.4f} -> "
+                f"{test['tuned'][PRIMARY_METRIC]:.4f} ({report['test_gain_points']:+.2f} points)")
+    return Evaluation(report, rule, decisions, record_only=("thresholds.per_class", "test.tuned.per_class"),
+                      headline=headline)

@@ -16,6 +16,9 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 def resolve_loss_name(requested: str, task: str) -> str:
     if requested == "auto":
         return "cross_entropy" if task == "single_label" else "bce"
+    if requested in ("l1", "charbonnier"):
+        raise ConfigError(f"train.loss: {requested} is a restoration loss; classification takes auto, "
+                          "cross_entropy, bce or focal")
     if requested == "cross_entropy" and task == "multi_label":
         raise ConfigError("train.loss: cross_entropy needs a single-label task; use bce or focal")
     if requested in ("bce", "focal") and task == "single_label":

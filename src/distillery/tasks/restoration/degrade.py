@@ -12,7 +12,7 @@ import io
 import numpy as np
 from PIL import Image, ImageFilter
 
-from distillery.tasks.restoration.config import Degradation
+from distillery.config import Degradation
 
 
 def image_rng(seed: int, name: str) -> np.random.Generator:

@@ -5,49 +5,37 @@ so they are stored as raw uint8 H x W x 3 arrays back to back, in ``clean.u8`` a
 the same offsets, read through memory maps; ``index.json`` lists each image's split, shape, offset,
 content hashes and source files. The test split's degraded inputs are also kept as PNG files
 (``test/<name>.png``): export's parity check runs the bundle's predict.py on them without the raw data.
+Reading the store is ``dataset.py``'s.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from distillery import atomic
+from distillery.config import RestorationData, TilesConfig
 from distillery.data.images import ImageProblem, decode_rgb
 from distillery.data.sources import SPLITS, shown
 from distillery.data.validate import Problem, Report
 from distillery.errors import DataError
-from distillery.tasks.restoration.config import RestorationData
+from distillery.tasks.restoration.dataset import (
+    CLEAN_FILE,
+    DEGRADED_FILE,
+    FORMAT,
+    INDEX,
+    TEST_INPUTS,
+    StoredImage,
+    parity_input_name,
+)
 from distillery.tasks.restoration.degrade import degrade, describe
 from distillery.tasks.restoration.sources import Pair, assign_splits, read_pairs
-
-FORMAT = 1
-INDEX, CLEAN_FILE, DEGRADED_FILE, TEST_INPUTS = "index.json", "clean.u8", "degraded.u8", "test"
-
-
-@dataclass(frozen=True)
-class StoredImage:
-    name: str
-    split: str
-    height: int
-    width: int
-    offset: int
-    clean_sha256: str
-    degraded_sha256: str
-    clean: str  # source files, relative to the raw folder
-    degraded: str | None
-
-    @property
-    def nbytes(self) -> int:
-        return self.height * self.width * 3
 
 
 @dataclass(frozen=True)
@@ -113,7 +101,7 @@ def check_pairs(root: Path, pairs: list[Pair], splits: dict[str, str], cfg: Rest
     return kept
 
 
-def prepare_store(cfg: RestorationData, raw: Path, out: Path, seed: int) -> dict[str, Any]:
+def prepare_store(cfg: RestorationData, tiles: TilesConfig, raw: Path, out: Path, seed: int) -> dict[str, Any]:
     """Read, check and split ``raw``, then write the store to ``out`` atomically; returns the metrics."""
     listing = read_pairs(raw, cfg.layout)
     report = Report(cfg.on_problem)
@@ -128,14 +116,13 @@ def prepare_store(cfg: RestorationData, raw: Path, out: Path, seed: int) -> dict
     if missing:
         raise DataError(f"{raw}: no usable image in the {', '.join(missing)} split(s) ({len(loaded)} usable in all); "
                         "add images, or change data.val_fraction / data.test_fraction")
-    index = write_store(out, loaded, splits, cfg, listing.layout)
-    counts = {s: sum(img.split == s for img in index) for s in SPLITS}
-    return {"images": len(index), **{f"{s}_images": n for s, n in counts.items()},
-            "dropped": len(report.dropped), "layout": listing.layout,
-            "pixels": int(sum(img.height * img.width for img in index))}
+    index = write_store(out, loaded, splits, cfg, tiles, listing.layout)
+    return {"images": {s: sum(img.split == s for img in index) for s in SPLITS}, "dropped": report.counts(),
+            "layout": listing.layout, "megapixels": round(sum(img.height * img.width for img in index) / 1e6, 3),
+            "skipped": listing.skipped, "problems": report.to_json()["dropped"]}
 
 
-def write_store(out: Path, loaded: list[_Loaded], splits: dict[str, str], cfg: RestorationData,
+def write_store(out: Path, loaded: list[_Loaded], splits: dict[str, str], cfg: RestorationData, tiles: TilesConfig,
                 layout: str) -> list[StoredImage]:
     index: list[StoredImage] = []
     with atomic.atomic_dir(out) as tmp:
@@ -153,68 +140,14 @@ def write_store(out: Path, loaded: list[_Loaded], splits: dict[str, str], cfg: R
                     Image.fromarray(item.degraded).save(tmp / TEST_INPUTS / parity_input_name(stored))
                 index.append(stored)
                 offset += stored.nbytes
+        images = [asdict(img) for img in index]
         meta = {"format": FORMAT, "layout": layout,
                 "degradation": describe(cfg.degradation) if layout == "clean" else "given (pairs)",
-                "images": [asdict(img) for img in index]}
+                "noise_sigma": cfg.degradation.noise_sigma if layout == "clean" else None,
+                "crop_size": cfg.crop_size, "tiles": asdict(tiles),
+                "fingerprint": hashlib.sha256(json.dumps(images, sort_keys=True).encode()).hexdigest()[:16],
+                "images": images}
         atomic.write_json(tmp / INDEX, meta)
     return index
 
 
-def parity_input_name(image: StoredImage) -> str:
-    return f"{image.name.rsplit('/', 1)[-1]}.png"
-
-
-class RestorationStore:
-    """Read access to a prepared store: whole images by split, and seeded random training crops."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        try:
-            meta = json.loads((self.path / INDEX).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataError(f"{self.path / INDEX}: not found; run `dvc repro prepare` first") from None
-        if meta.get("format") != FORMAT:
-            raise DataError(f"{self.path}: store format {meta.get('format')!r}, expected {FORMAT}; rerun prepare")
-        self.meta = meta
-        self.images = [StoredImage(**img) for img in meta["images"]]
-        self._clean = np.memmap(self.path / CLEAN_FILE, dtype=np.uint8, mode="r")
-        self._degraded = np.memmap(self.path / DEGRADED_FILE, dtype=np.uint8, mode="r")
-
-    def split(self, name: str) -> list[StoredImage]:
-        return [img for img in self.images if img.split == name]
-
-    def clean(self, image: StoredImage) -> np.ndarray:
-        return self._view(self._clean, image)
-
-    def degraded(self, image: StoredImage) -> np.ndarray:
-        return self._view(self._degraded, image)
-
-    @staticmethod
-    def _view(data: np.memmap, image: StoredImage) -> np.ndarray:
-        return data[image.offset:image.offset + image.nbytes].reshape(image.height, image.width, 3)
-
-    def crops(self, split: str, crop: int, batch: int,
-              generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Endless batches of (degraded, clean) crops in [0, 1], NCHW: a random image (weighted by its
-        area, so every pixel is equally likely), a random window, a random flip and 90-degree turn."""
-        images = self.split(split)
-        if not images:
-            raise DataError(f"{self.path}: the {split} split holds no image")
-        weights = torch.tensor([img.height * img.width for img in images], dtype=torch.float64)
-        while True:
-            pairs = [self._random_crop(images[int(i)], crop, generator)
-                     for i in torch.multinomial(weights, batch, replacement=True, generator=generator)]
-            degraded, clean = (torch.stack(side).float().div_(255) for side in zip(*pairs, strict=True))
-            yield degraded, clean
-
-    def _random_crop(self, image: StoredImage, crop: int,
-                     generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        top = int(torch.randint(image.height - crop + 1, (), generator=generator))
-        left = int(torch.randint(image.width - crop + 1, (), generator=generator))
-        turns, flip = (int(v) for v in torch.randint(0, 4, (2,), generator=generator))
-        out = []
-        for array in (self.degraded(image), self.clean(image)):
-            window = torch.from_numpy(np.array(array[top:top + crop, left:left + crop])).permute(2, 0, 1)
-            window = torch.rot90(window, turns, dims=(1, 2))
-            out.append(window.flip(2) if flip % 2 else window)
-        return out[0], out[1]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-Run = Callable[[np.ndarray], np.ndarray]  # (1, 3, tile, tile) float32 in [0, 1] -> the same shape
+Run = Callable[[np.ndarray], np.ndarray]  # (1, 3, tile, tile) float32 pixels 0..255 -> restored, in [0, 1]
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -34,21 +34,36 @@ def blend_window(tile: int, overlap: int) -> np.ndarray:
     return np.outer(ramp, ramp)
 
 
-def restore_tiled(image: np.ndarray, run: Run, tile: int, overlap: int) -> np.ndarray:
-    """``image`` (H x W x 3 uint8) restored tile by tile with ``run``; H x W x 3 uint8."""
+def cut_tiles(image: np.ndarray, tile: int, overlap: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """``image`` (H x W x 3 uint8), mirrored out to at least ``tile`` on each side, as (n, tile, tile, 3)
+    uint8 tiles and their (top, left) origins."""
     if not 0 <= overlap < tile:
         raise ValueError(f"overlap {overlap} must be at least 0 and below the tile size {tile}")
     height, width = image.shape[:2]
     padded = np.pad(image, ((0, max(tile - height, 0)), (0, max(tile - width, 0)), (0, 0)), mode="symmetric")
-    planes = padded.transpose(2, 0, 1).astype(np.float32) / 255.0
-    total = np.zeros(planes.shape, dtype=np.float32)
-    weight = np.zeros(planes.shape[1:], dtype=np.float32)
+    origins = [(top, left) for top in tile_starts(padded.shape[0], tile, overlap)
+               for left in tile_starts(padded.shape[1], tile, overlap)]
+    return np.stack([padded[top:top + tile, left:left + tile] for top, left in origins]), origins
+
+
+def assemble(outputs: np.ndarray, origins: list[tuple[int, int]], height: int, width: int, overlap: int) -> np.ndarray:
+    """The restored tiles (n, 3, tile, tile) float in [0, 1], blended back into an H x W x 3 uint8 image."""
+    tile = outputs.shape[-1]
+    size = (max(height, tile), max(width, tile))
+    total = np.zeros((3, *size), dtype=np.float32)
+    weight = np.zeros(size, dtype=np.float32)
     window = blend_window(tile, overlap)
-    for top in tile_starts(planes.shape[1], tile, overlap):
-        for left in tile_starts(planes.shape[2], tile, overlap):
-            patch = planes[None, :, top:top + tile, left:left + tile]
-            out = np.asarray(run(np.ascontiguousarray(patch)), dtype=np.float32)[0]
-            total[:, top:top + tile, left:left + tile] += out * window
-            weight[top:top + tile, left:left + tile] += window
+    for out, (top, left) in zip(outputs.astype(np.float32, copy=False), origins, strict=True):
+        total[:, top:top + tile, left:left + tile] += out * window
+        weight[top:top + tile, left:left + tile] += window
     restored = (total / weight)[:, :height, :width]
     return np.clip(np.rint(restored * 255.0), 0, 255).astype(np.uint8).transpose(1, 2, 0)
+
+
+def restore_tiled(image: np.ndarray, run: Run, tile: int, overlap: int) -> np.ndarray:
+    """``image`` (H x W x 3 uint8) restored tile by tile with ``run``, one tile per call; H x W x 3 uint8."""
+    tiles, origins = cut_tiles(image, tile, overlap)
+    planes = tiles.transpose(0, 3, 1, 2).astype(np.float32)
+    outputs = np.concatenate([np.asarray(run(np.ascontiguousarray(planes[i:i + 1])), dtype=np.float32)
+                              for i in range(len(planes))])
+    return assemble(outputs, origins, image.shape[0], image.shape[1], overlap)
