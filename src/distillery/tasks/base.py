@@ -185,7 +185,10 @@ class Task(ABC):
         """The model families (``python -m distillery.models list``) this task can train."""
 
     def check_params(self, params: Any) -> None:
-        """Refuse values this task cannot train with, before any stage runs (the check_params stage)."""
+        """Refuse values this task cannot train with, before any stage runs (the check_params stage): by
+        default, teacher and student families that are unknown or belong to another task."""
+        self.check_family(params.model.family, params.model.size)
+        self.check_family(params.distill.student.family, params.distill.student.size, key="distill.student")
 
     def check_family(self, family_name: str, size: str, key: str = "model") -> None:
         check_known(family_name, size, key)

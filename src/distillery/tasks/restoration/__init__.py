@@ -58,8 +58,7 @@ class Restoration(Task):
             raise ConfigError("model.input_mean / model.input_std: restoration models see pixels in [0, 1] "
                               "(they predict a correction added to their input): set input_mean: [0.0, 0.0, 0.0] "
                               "and input_std: [255.0, 255.0, 255.0]")
-        self.check_family(params.model.family, params.model.size)
-        self.check_family(params.distill.student.family, params.distill.student.size, key="distill.student")
+        super().check_params(params)
 
     def prepare(self, cfg: RestorationConfig, raw: Path, out: Path, seed: int) -> PrepareResult:
         return self.part("preparation").prepare(cfg, raw, out, seed)
