@@ -67,9 +67,13 @@ def run(work_root: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HERE / "restoration_photos.json")
+    parser.add_argument("--work", type=Path, help="run in this (new) folder and keep it; default: a temp folder")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="restoration-photos-") as tmp:
-        results = run(Path(tmp))
+    if args.work:
+        results = run(args.work)
+    else:
+        with tempfile.TemporaryDirectory(prefix="restoration-photos-") as tmp:
+            results = run(Path(tmp))
     atomic.write_text(args.out, json.dumps(results, indent=2, sort_keys=True, default=str) + "\n")
     print(f"wrote {args.out}")
 
