@@ -1,6 +1,6 @@
-"""What every bundle's predict.py does before it runs a model: check the files, read the config, load modules.
+"""What every bundle's predict.py shares: check the files, read the config, load modules, run the model.
 
-Shipped in every bundle beside predict.py; needs only the standard library.
+Shipped in every bundle beside predict.py; needs numpy, and ai-edge-litert or onnxruntime to run a model.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import numpy as np
 
 SUMS_FILE = "SHA256SUMS"
 
@@ -52,3 +54,42 @@ def read_config(folder: Path, required: tuple[str, ...]) -> dict[str, Any]:
         raise BundleError(f"{path}: missing key(s) {', '.join(missing)}; the bundle comes from another version "
                           "of distillery (re-export it)")
     return config
+
+
+class BundleModel:
+    """One of the bundle's model files, run on one NCHW float32 input as the pipeline's runners run it.
+
+    TFLite takes NHWC; an int8 input is quantized, q = clip(round(x / scale) + zero_point), and an
+    int8 output dequantized, (q - zero_point) * scale, with the scale and zero point in the file.
+    """
+
+    def __init__(self, path: Path, backend: str) -> None:
+        self.backend = backend
+        if backend == "tflite":
+            from ai_edge_litert.interpreter import Interpreter
+
+            self.interpreter = Interpreter(model_path=str(path), num_threads=1)
+            self.interpreter.allocate_tensors()
+            self.input = self.interpreter.get_input_details()[0]
+            self.output = self.interpreter.get_output_details()[0]
+        else:
+            import onnxruntime
+
+            self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """(1, 3, H, W) float32 -> the model's output for it, float32, batch of one."""
+        if self.backend == "onnx":
+            return self.session.run(None, {self.session.get_inputs()[0].name: x})[0]
+        nhwc, dtype = x.transpose(0, 2, 3, 1), self.input["dtype"]
+        if np.issubdtype(dtype, np.integer):
+            scale, zero_point = self.input["quantization"]
+            info = np.iinfo(dtype)
+            nhwc = np.clip(np.round(nhwc / scale) + zero_point, info.min, info.max)
+        self.interpreter.set_tensor(self.input["index"], np.ascontiguousarray(nhwc.astype(dtype)))
+        self.interpreter.invoke()
+        raw = self.interpreter.get_tensor(self.output["index"])
+        if not np.issubdtype(self.output["dtype"], np.integer):
+            return raw.astype(np.float32)
+        out_scale, out_zero_point = self.output["quantization"]
+        return (raw.astype(np.float32) - out_zero_point) * out_scale

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bundle's own bundle_tools.py
-from bundle_tools import BundleError, load_bundle_module, read_config, verify_checksums  # noqa: E402
+from bundle_tools import BundleError, BundleModel, load_bundle_module, read_config, verify_checksums  # noqa: E402
 
 REQUIRED_KEYS = ("labels", "letterbox", "normalization", "models", "output_activation", "thresholds", "max_pixels")
 
@@ -35,20 +35,7 @@ class Bundle:
         self.pixels = load_bundle_module(self.folder, "pixels")
         box = self.config["letterbox"]
         self.letterbox = load_bundle_module(self.folder, "letterbox").Letterbox(box["size"], box["pad_value"])
-        self.backend = backend
-        model = self.config["models"][backend]
-        if backend == "tflite":
-            from ai_edge_litert.interpreter import Interpreter
-
-            self.interpreter = Interpreter(model_path=str(self.folder / model["file"]), num_threads=1)
-            self.interpreter.allocate_tensors()
-            self.input = self.interpreter.get_input_details()[0]
-            self.output = self.interpreter.get_output_details()[0]
-        else:
-            import onnxruntime
-
-            self.session = onnxruntime.InferenceSession(str(self.folder / model["file"]),
-                                                        providers=["CPUExecutionProvider"])
+        self.model = BundleModel(self.folder / self.config["models"][backend]["file"], backend)
 
     def preprocess(self, path: str | Path) -> np.ndarray:
         """An image file -> the normalised (size, size, 3) float32 array the model expects."""
@@ -58,16 +45,8 @@ class Bundle:
         return canvas.astype(np.float32) * np.float32(norm["scale"]) + np.asarray(norm["shift"], np.float32)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        if self.backend == "onnx":
-            return self.session.run(None, {self.session.get_inputs()[0].name: x.transpose(2, 0, 1)[None]})[0][0]
-        scale, zero_point = self.input["quantization"]
-        info = np.iinfo(self.input["dtype"])
-        q = np.clip(np.round(x / scale) + zero_point, info.min, info.max).astype(self.input["dtype"])
-        self.interpreter.set_tensor(self.input["index"], q[None])
-        self.interpreter.invoke()
-        out_scale, out_zero_point = self.output["quantization"]
-        raw = self.interpreter.get_tensor(self.output["index"])[0]
-        return (raw.astype(np.float32) - out_zero_point) * out_scale
+        """The normalised (size, size, 3) image -> the model's logits."""
+        return self.model(x.transpose(2, 0, 1)[None])[0]
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         logits = self.logits(x).astype(np.float32)

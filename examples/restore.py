@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bundle's own bundle_tools.py
-from bundle_tools import BundleError, load_bundle_module, read_config, verify_checksums  # noqa: E402
+from bundle_tools import BundleError, BundleModel, load_bundle_module, read_config, verify_checksums  # noqa: E402
 
 REQUIRED_KEYS = ("tiles", "normalization", "models", "max_pixels", "value_range")
 
@@ -34,37 +34,7 @@ class Bundle:
         self.config = read_config(self.folder, REQUIRED_KEYS)
         self.pixels = load_bundle_module(self.folder, "pixels")
         self.tiling = load_bundle_module(self.folder, "tiling")
-        self.backend = backend
-        model = self.config["models"][backend]
-        if backend == "tflite":
-            from ai_edge_litert.interpreter import Interpreter
-
-            self.interpreter = Interpreter(model_path=str(self.folder / model["file"]), num_threads=1)
-            self.interpreter.allocate_tensors()
-            self.input = self.interpreter.get_input_details()[0]
-            self.output = self.interpreter.get_output_details()[0]
-        else:
-            import onnxruntime
-
-            self.session = onnxruntime.InferenceSession(str(self.folder / model["file"]),
-                                                        providers=["CPUExecutionProvider"])
-
-    def run(self, tile: np.ndarray) -> np.ndarray:
-        """One normalised (1, 3, size, size) float32 tile -> the restored tile, NCHW float in [0, 1]."""
-        if self.backend == "onnx":
-            return self.session.run(None, {self.session.get_inputs()[0].name: tile})[0]
-        x, dtype = tile.transpose(0, 2, 3, 1), self.input["dtype"]
-        if np.issubdtype(dtype, np.integer):  # int8 in: q = round(x / scale) + zero_point
-            scale, zero_point = self.input["quantization"]
-            info = np.iinfo(dtype)
-            x = np.clip(np.round(x / scale) + zero_point, info.min, info.max)
-        self.interpreter.set_tensor(self.input["index"], np.ascontiguousarray(x.astype(dtype)))
-        self.interpreter.invoke()
-        raw = self.interpreter.get_tensor(self.output["index"])
-        if not np.issubdtype(self.output["dtype"], np.integer):
-            return raw.astype(np.float32)
-        out_scale, out_zero_point = self.output["quantization"]
-        return ((raw.astype(np.float32) - out_zero_point) * out_scale).astype(np.float32)
+        self.model = BundleModel(self.folder / self.config["models"][backend]["file"], backend)
 
     def restore_array(self, image: np.ndarray) -> np.ndarray:
         """H x W x 3 uint8 -> the restored H x W x 3 uint8, tile by tile."""
@@ -73,7 +43,7 @@ class Bundle:
         scale, shift = np.asarray(norm["scale"], np.float32), np.asarray(norm["shift"], np.float32)
 
         def run_normalised(pixels: np.ndarray) -> np.ndarray:
-            return self.run(pixels * scale.reshape(1, 3, 1, 1) + shift.reshape(1, 3, 1, 1))
+            return self.model(pixels * scale.reshape(1, 3, 1, 1) + shift.reshape(1, 3, 1, 1))
 
         return self.tiling.restore_tiled(image, run_normalised, tiles["size"], tiles["overlap"])
 

@@ -7,16 +7,14 @@ test image from its file (verify -> decode -> letterbox -> normalise -> interpre
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from distillery.artifacts import quantized as quantized_store
+from distillery.artifacts.bundle_app import load_predict_module
 from distillery.data import letterbox as letterbox_module
 from distillery.data import pixels as pixels_module
 from distillery.data.prepared import PreparedDataset
@@ -67,14 +65,6 @@ def bundle_spec(rule: dict[str, Any], data: PreparedDataset, quantized: Path, na
              "labels.txt": ("\n".join(data.labels) + "\n").encode()}
     files |= {module.name: module.read_bytes() for module in SHIPPED_MODULES}
     return BundleSpec(files, inference_config(rule, quantized, name, max_pixels))
-
-
-def load_predict_module(bundle: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bundle_predict", bundle / "predict.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def check_labels_round_trip(app: Any, bundle: Path, labels: list[str]) -> None:

@@ -7,16 +7,14 @@ parity check imports ``predict.py`` *from the bundle* and restores every test im
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from distillery.artifacts import quantized as quantized_store
+from distillery.artifacts.bundle_app import load_predict_module
 from distillery.data import pixels as pixels_module
 from distillery.runners import TFLiteModel
 from distillery.tasks.base import BundleSpec
@@ -63,14 +61,6 @@ def bundle_spec(data: RestorationDataset, quantized: Path, name: str, max_pixels
     files = {"predict.py": PREDICT_SCRIPT.read_bytes(), BUNDLE_TOOLS.name: BUNDLE_TOOLS.read_bytes()}
     files |= {module.name: module.read_bytes() for module in SHIPPED_MODULES}
     return BundleSpec(files, inference_config(data, quantized, name, max_pixels))
-
-
-def load_predict_module(bundle: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bundle_restore", bundle / "predict.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def bundle_decisions(bundle: Path, backend: str, data: RestorationDataset) -> np.ndarray:
