@@ -10,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: report exps plots browser setup data demo test lint deps bench clean check s3-up s3-down
+.PHONY: report exps plots browser setup data demo demo-classification demo-restoration test lint deps bench clean check s3-up s3-down
 
 setup: $(VENV)/.installed
 
@@ -40,12 +40,25 @@ data: setup
 
 # The main job end to end on the embedded defaults: local S3, demo data, demo pretrained weights.
 # With S3_ENDPOINT_URL pointing at another machine (a real MinIO), no local server is started.
-demo: data s3-up
+# TASK=restoration runs the restoration demo instead: its own pipeline in demos/restoration/.
+TASK ?= classification
+demo: demo-$(TASK)
+
+demo-classification: data s3-up
 	$(PY) -m distillery.demo_weights --sizes base small quarter
 	dvc push data/raw.dvc
 	dvc repro
 	@echo
 	@$(PY) -m distillery.summary
+
+# Real photos from scikit-image, denoised; NAFNet demo weights trained on other photos.
+RESTORATION := demos/restoration
+demo-restoration: setup s3-up
+	test -d $(RESTORATION)/data/raw || $(PY) -m distillery.tasks.restoration.photos --out $(RESTORATION)/data/raw
+	DISTILLERY_PIPELINE=$(RESTORATION) $(PY) -m distillery.demo_weights --family nafnet --sizes w32 w16
+	dvc repro $(RESTORATION)/dvc.yaml
+	@echo
+	@DISTILLERY_PIPELINE=$(RESTORATION) $(PY) -m distillery.summary
 
 # The pull-request report: metrics and params changed against BASE, plus the evaluation plots.
 BASE ?= main

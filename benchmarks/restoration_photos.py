@@ -19,14 +19,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
 from tests.workdir import Workdir
 
 from distillery import atomic
+from distillery.tasks.restoration.photos import DEMO_SPLITS, write_photos
 
 HERE = Path(__file__).parent
-SPLITS = {"train": ("rocket", "immunohistochemistry", "hubble_deep_field", "stereo_motorcycle"),
-          "val": ("coffee",), "test": ("astronaut", "chelsea")}
 OVERRIDES = {
     "model.size": "w32", "distill.student.size": "w16", "train.epochs": 8, "train.batch_size": 8,
     "train.lr": 0.002, "train.patience": 8, "distill.epochs": 10, "distill.batch_size": 8, "distill.lr": 0.002,
@@ -37,21 +35,6 @@ OVERRIDES = {
 STAGES = ("prepare", "train", "distill", "quantize", "evaluate", "export")
 
 
-def photo(name: str):
-    import skimage.data
-
-    image = getattr(skimage.data, name)()
-    return image[0] if name == "stereo_motorcycle" else image  # (left, right, disparity)
-
-
-def write_photos(raw: Path) -> None:
-    for split, names in SPLITS.items():
-        folder = raw / split / "clean"
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            Image.fromarray(photo(name)).save(folder / f"{name}.png")
-
-
 def run(work_root: Path) -> dict[str, Any]:
     work = Workdir(work_root, OVERRIDES, "restoration")
     write_photos(work.path("raw"))
@@ -60,7 +43,7 @@ def run(work_root: Path) -> dict[str, Any]:
         started = time.perf_counter()
         work.stage(stage)
         seconds[stage] = round(time.perf_counter() - started, 1)
-    return {"stage_seconds": seconds, "params": OVERRIDES, "splits": SPLITS,
+    return {"stage_seconds": seconds, "params": OVERRIDES, "splits": DEMO_SPLITS,
             **{stage: work.record(stage) for stage in ("train", "distill", "quantize", "evaluate", "export")}}
 
 

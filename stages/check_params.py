@@ -10,7 +10,7 @@ valid, so a params change still reruns only the stages that declare the changed 
 from dataclasses import fields
 
 from distillery import atomic
-from distillery.config import PARAMS_FILE, Params
+from distillery.config import Params, params_file
 from distillery.stage import log, run_stage
 from distillery.tasks import get_task
 
@@ -22,8 +22,9 @@ TASK_PARTS = ()  # the task parts this stage runs (its DVC deps cover them; dist
 def check_params(params: Params) -> None:
     get_task(params.task).check_params(params)  # an unknown task fails here, naming the known ones
     sections = [f.name for f in fields(Params)]
-    atomic.write_json(params.paths.records / CHECKED, {"file": PARAMS_FILE, "valid": True, "sections": sections})
-    log.info("%s: every key of %d sections is valid", PARAMS_FILE, len(sections))
+    checked = {"file": params_file().as_posix(), "valid": True, "sections": sections}
+    atomic.write_json(params.paths.records / CHECKED, checked)
+    log.info("%s: every key of %d sections is valid", params_file(), len(sections))
 
 
 if __name__ == "__main__":

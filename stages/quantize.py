@@ -22,9 +22,9 @@ def quantize(params: Params) -> None:
         tracker.metrics(metrics)
     for target in TARGETS:
         result = metrics[target]
-        log.info("%s int8: %.2fx size, %.2fx batch-1 latency, %s drop %.2f points, %.2f%% label agreement",
+        log.info("%s int8: %.2fx size, %.2fx batch-1 latency, %s drop %.2f %s, %.2f%% of outputs agree",
                  target, result["size_ratio"], result["latency_ratio"], task.primary_metric, result["metric_drop"],
-                 100 * result["agreement"])
+                 task.drop_unit, 100 * result["agreement"])
 
 
 if __name__ == "__main__":

@@ -24,11 +24,26 @@ from distillery.errors import ConfigError
 
 PARAMS_FILE = "params.yaml"
 PIPELINE_FILE = "dvc.yaml"
+PIPELINE_ENV = "DISTILLERY_PIPELINE"  # a pipeline's folder, set by its stages' commands (demos/<task>/dvc.yaml)
 RENAMED = {"data.task": "data.label_mode (auto | single_label | multi_label); `task` now names the kind of problem"}
 INFRASTRUCTURE = ("paths", "tracking")  # where files go and where runs are logged: every stage may read them
 MAX_SEED = 2**32 - 1  # numpy's and torch's seeds
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's bucket naming rules
 PREFIX_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def pipeline_dir() -> Path:
+    """The folder holding the running pipeline's dvc.yaml and params.yaml: the repository root, or a
+    demo pipeline's folder (``demos/<task>``), whose stages run from the root with ``PIPELINE_ENV`` set."""
+    return Path(os.environ.get(PIPELINE_ENV) or ".")
+
+
+def params_file() -> Path:
+    return pipeline_dir() / PARAMS_FILE
+
+
+def pipeline_file() -> Path:
+    return pipeline_dir() / PIPELINE_FILE
 
 
 def machine_cores() -> int:
@@ -206,6 +221,7 @@ class DistillConfig:
 class QuantizeConfig:
     method: Literal["ptq", "qat"]
     onnx_activation: Literal["auto", "int8", "uint8"]
+    onnx_reduce_range: bool
     calibration_size: int = at_least(1)
     max_drop: float = at_least(0)
     qat_epochs: int = at_least(1)
@@ -327,9 +343,10 @@ class Params:
     restoration: RestorationConfig
 
 
-def load(path: str | Path = PARAMS_FILE, overrides: Mapping[str, Any] | None = None) -> Params:
-    """Read and validate params.yaml; ``overrides`` maps dotted keys to values, like ``-S``."""
-    path = Path(path)
+def load(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> Params:
+    """Read and validate params.yaml (the running pipeline's by default); ``overrides`` maps dotted keys
+    to values, like ``-S``."""
+    path = Path(path) if path is not None else params_file()
     try:
         raw = read_yaml(path.read_text(encoding="utf-8"), path)
     except FileNotFoundError as exc:
@@ -446,17 +463,28 @@ def _build(cls: Any, value: Any, key: str) -> Any:
     return cls(**kwargs)
 
 
-def declared_params(stage: str, pipeline: str | Path = PIPELINE_FILE) -> frozenset[str]:
-    """The dotted params keys ``stage`` lists under ``params:`` in dvc.yaml."""
+def declared_params(stage: str, pipeline: str | Path | None = None) -> frozenset[str]:
+    """The dotted params keys ``stage`` lists under ``params:`` in dvc.yaml for the params.yaml beside it:
+    bare keys when the stage runs in that folder, else the keys listed under that file (a demo
+    pipeline's stages run from the repository root, so they name ``demos/<task>/params.yaml``)."""
     from ruamel.yaml import YAML
 
+    pipeline = Path(pipeline) if pipeline is not None else pipeline_file()
     try:
         stages = YAML(typ="safe").load(Path(pipeline).read_text(encoding="utf-8"))["stages"]
     except FileNotFoundError:
         raise ConfigError(f"{pipeline}: not found; run stages from the repository root") from None
     if stage not in stages:
         raise ConfigError(f"{pipeline}: has no stage {stage!r}")
-    return frozenset(key for key in stages[stage].get("params", []) if isinstance(key, str))
+    wdir = pipeline.parent / stages[stage].get("wdir", ".")
+    ours = (pipeline.parent / PARAMS_FILE).resolve()
+    keys: set[str] = set()
+    for entry in stages[stage].get("params", []):  # a key, or {file: [keys]}; files are relative to wdir
+        listed = {PARAMS_FILE: [entry]} if isinstance(entry, str) else entry
+        for file, names in listed.items():
+            if (wdir / file).resolve() == ours:
+                keys.update(names)
+    return frozenset(keys)
 
 
 class Declared:
@@ -479,5 +507,5 @@ class Declared:
             return value
         if any(d.startswith(f"{key}.") for d in self._declared):
             return Declared(value, self._stage, self._declared, f"{key}.")
-        raise ConfigError(f"stage {self._stage} reads {key}, which its params in {PIPELINE_FILE} do not declare: "
+        raise ConfigError(f"stage {self._stage} reads {key}, which its params in {pipeline_file()} do not declare: "
                           f"add `- {key}` to its params there, so that a change of it reruns the stage")

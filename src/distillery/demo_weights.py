@@ -12,10 +12,14 @@ hundreds of steps; clean ones get it off the plateau in ~100 steps, and the nois
 colour and noise invariance. The result is an ordinary Hugging Face folder (config.json + model.safetensors) that
 ``make demo`` publishes to the bucket; its info.json says how it was made.
 
+The restoration demo's NAFNet weights are denoisers trained on scikit-image photos that demo never
+uses (``tasks/restoration/pretraining.py``).
+
 ``python -m distillery.demo_weights`` pretrains and publishes what params.yaml's teacher
-(``model.*``) and student (``distill.student.*``) need and the bucket lacks; ``--sizes`` names
-``resnet`` sizes of ``RECIPES`` instead (``make demo`` publishes every size a demo experiment
-uses), ``--force`` republishes. Other families have no demo weights: publish your own.
+(``model.*``) and student (``distill.student.*``) need and the bucket lacks (the running pipeline's
+params.yaml: ``DISTILLERY_PIPELINE=demos/restoration`` for that demo); ``--sizes`` names sizes of
+``--family`` (resnet by default) in ``RECIPES`` instead (``make demo`` publishes every size a demo
+experiment uses), ``--force`` republishes. Other families have no demo weights: publish your own.
 """
 
 from __future__ import annotations
@@ -61,9 +65,12 @@ PRETRAIN_PIXELS = 32
 # higher learning rate to leave the loss plateau (small: 0.805 at lr 1e-3 after 5 epochs, 0.901 at
 # 6e-3 after 4; quarter: 0.972 at 6e-3 after 10; at 1e-3 and 64 px it reached 0.15 after 4).
 # tiny is the tests' size: 3 epochs keep it to ~25 s here (10 epochs at lr 0.01 reached 0.955 in 56 s).
-RECIPES = {"base": Recipe(5, 0.001), "small": Recipe(4, 0.006), "quarter": Recipe(10, 0.006),
-           "tiny": Recipe(3, 0.01)}
-FAMILY = "resnet"  # the family RECIPES pretrain
+# NAFNet: epochs of random 64 px crops (~1,900 per epoch) at sigma 25, from scratch.
+RECIPES = {("resnet", "base"): Recipe(5, 0.001), ("resnet", "small"): Recipe(4, 0.006),
+           ("resnet", "quarter"): Recipe(10, 0.006), ("resnet", "tiny"): Recipe(3, 0.01),
+           ("nafnet", "w8"): Recipe(3, 0.002), ("nafnet", "w16"): Recipe(3, 0.002),
+           ("nafnet", "w32"): Recipe(3, 0.002)}
+DEFAULT_FAMILY = "resnet"
 
 
 @functools.cache  # every size pretrains on the same renders: draw them once per process
@@ -81,7 +88,7 @@ def single_digit_split(name: str, count: int, seed: int, spec: DemoSpec) -> Prep
     return PreparedSplit(name, images, labels)
 
 
-def pretrain(family: str, size: str, recipe: Recipe, count: int, seed: int, threads: int, out: Path) -> dict:
+def pretrain_digits(family: str, size: str, recipe: Recipe, count: int, seed: int, threads: int, out: Path) -> dict:
     configure_torch(threads, seed)
     spec = DemoSpec(size=PRETRAIN_PIXELS)
     train = single_digit_split("train", count, seed, spec)
@@ -123,10 +130,20 @@ def wanted_by_params(params: config.Params) -> list[tuple[str, str]]:
     return list(dict.fromkeys(pairs))
 
 
+def pretrain(family: str, size: str, recipe: Recipe, count: int, seed: int, threads: int, out: Path) -> dict:
+    """The family's demo pretraining: digits for resnet, denoising for nafnet."""
+    if family == "nafnet":
+        from distillery.tasks.restoration.pretraining import pretrain as pretrain_denoiser
+
+        return pretrain_denoiser(family, size, recipe.epochs, recipe.lr, seed, threads, out)
+    return pretrain_digits(family, size, recipe, count, seed, threads, out)
+
+
 def no_recipe(family: str, size: str) -> DistilleryError:
     return DistilleryError(
-        f"{family}/{size} is not published and has no demo weights (only {FAMILY} "
-        f"{', '.join(RECIPES)}): publish yours with `python -m distillery.remote publish PATH --name "
+        f"{family}/{size} is not published and has no demo weights (only "
+        f"{', '.join(f'{f}/{s}' for f, s in RECIPES)}): publish yours with `python -m distillery.remote publish "
+        "PATH --name "
         f"{family}/{size}` (README 'Bring your own pretrained weights'), or pick a size with demo weights")
 
 
@@ -156,31 +173,31 @@ def publish_missing(wanted: list[tuple[str, str]], images: int, force: bool) -> 
             if not force and is_published(s3, bucket, prefix, name):
                 log.info("%s already published; skipping", name)
                 continue
-        if family != FAMILY or size not in RECIPES:
+        if (family, size) not in RECIPES:
             raise no_recipe(family, size)
-        missing.append(size)
+        missing.append((family, size))
     if missing:
         refuse_a_shared_server(settings)
-    for size in missing:
-        name, out = f"{FAMILY}/{size}", params.paths.cache.parent / "demo_weights" / f"{FAMILY}-{size}"
-        recipe = RECIPES[size]
-        log.info("pretraining demo weights %s (%d epochs at lr %g, %d images) ...", name, recipe.epochs, recipe.lr,
-                 images)
-        info = pretrain(FAMILY, size, recipe, images, seed=0, threads=params.train.threads, out=out)
+    for family, size in missing:
+        name, out = f"{family}/{size}", params.paths.cache.parent / "demo_weights" / f"{family}-{size}"
+        recipe = RECIPES[(family, size)]
+        log.info("pretraining demo weights %s (%d epochs at lr %g) ...", name, recipe.epochs, recipe.lr)
+        info = pretrain(family, size, recipe, images, seed=0, threads=params.train.threads, out=out)
         publish(s3, settings, bucket, prefix, out, name, info)
         log.info("published %s: %s", name, info["description"])
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", nargs="+", choices=list(RECIPES),
-                        help=f"{FAMILY} sizes to publish (default: the teacher's and student's of params.yaml)")
-    parser.add_argument("--images", type=int, default=9600)
+    parser.add_argument("--family", default=DEFAULT_FAMILY, choices=sorted({f for f, _ in RECIPES}))
+    parser.add_argument("--sizes", nargs="+",
+                        help="sizes of --family to publish (default: the teacher's and student's of params.yaml)")
+    parser.add_argument("--images", type=int, default=9600, help="digit renders (resnet)")
     parser.add_argument("--force", action="store_true", help="pretrain and publish even when present")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        wanted = [(FAMILY, size) for size in args.sizes] if args.sizes else wanted_by_params(config.load())
+        wanted = [(args.family, size) for size in args.sizes] if args.sizes else wanted_by_params(config.load())
         publish_missing(wanted, args.images, args.force)
     except DistilleryError as exc:
         raise SystemExit(f"error: {exc}") from None

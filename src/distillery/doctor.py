@@ -32,8 +32,6 @@ from distillery.remote.publish import is_published
 from distillery.tasks import get_task
 from distillery.tasks.base import DataSurvey
 
-DEMO_WEIGHTS_FAMILY = "resnet"  # the family `python -m distillery.demo_weights` pretrains
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -113,11 +111,11 @@ def check_weights(s3, params: config.Params, role: str, key: str, family: str, s
     if is_published(s3, bucket, prefix, name):
         return Finding("ok", role, f"{where} is published")
     fixes = [f"`python -m distillery.remote publish PATH --name {name}` (README 'Bring your own pretrained weights')"]
-    if family == DEMO_WEIGHTS_FAMILY:
-        from distillery.demo_weights import RECIPES
+    from distillery.demo_weights import DEFAULT_FAMILY, RECIPES
 
-        if size in RECIPES:
-            fixes.insert(0, f"`python -m distillery.demo_weights --sizes {size}` (digit-trained demo weights)")
+    if (family, size) in RECIPES:
+        option = "" if family == DEFAULT_FAMILY else f"--family {family} "
+        fixes.insert(0, f"`python -m distillery.demo_weights {option}--sizes {size}` (demo weights)")
     return Finding("FAIL", role, f"nothing published at {where} ({key}.family/{key}.size; pull_pretrained depends "
                                  "on it even with pretrained: false)", " or ".join(fixes))
 
@@ -161,8 +159,9 @@ def check_remote(params: config.Params) -> list[Finding]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m distillery.doctor", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--params", type=Path, default=config.PARAMS_FILE)
+    parser.add_argument("--params", type=Path, default=None, help="default: the pipeline's ($DISTILLERY_PIPELINE)")
     args = parser.parse_args(argv)
+    args.params = args.params or config.params_file()
     try:
         params = config.load(args.params)
     except DistilleryError as exc:

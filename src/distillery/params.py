@@ -84,13 +84,14 @@ def get_value(path: Path, key: str) -> Any:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m distillery.params", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--file", type=Path, default=Path(config.PARAMS_FILE))
+    parser.add_argument("--file", type=Path, default=None, help="default: the pipeline's ($DISTILLERY_PIPELINE)")
     sub = parser.add_subparsers(dest="command", required=True)
     setter = sub.add_parser("set", help="set KEY=VALUE (dotted keys), validated before writing")
     setter.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
     getter = sub.add_parser("get", help="print a value or a section")
     getter.add_argument("key")
     args = parser.parse_args(argv)
+    args.file = args.file or config.params_file()
     try:
         if args.command == "set":
             for line in set_values(args.file, args.assignments):

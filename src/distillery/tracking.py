@@ -37,7 +37,7 @@ MLFLOW_MODEL_CODE = Path(__file__).parent / "export" / "mlflow_model.py"
 
 RUN_DETAILS = frozenset({
     "seconds", "stage_seconds", "images_per_second", "epoch_timings", "latency_ms", "fp32_latency_ms",
-    "latency_ratio", "latency_ms_by_activation_type", "from_cache", "downloaded_bytes",
+    "latency_ratio", "latency_ms_by_activation_type", "from_cache", "downloaded_bytes", "seconds_per_image",
 })  # keys, at any depth of a record, whose values say how this run went rather than what it produced
 
 

@@ -86,9 +86,10 @@ def test_the_onnx_files_carry_no_path_of_the_machine_that_built_them(work) -> No
 
 def test_only_a_large_drop_fails_and_the_message_names_target_and_fix() -> None:
     results = {"tflite": {"metric_drop": 0.4}, "onnx": {"metric_drop": 1.3}}
-    check_drop({"tflite": results["tflite"]}, max_drop=1.0, method="ptq", metric="macro_f1")
-    with pytest.raises(ExportError, match=r"onnx int8 loses 1.30 points .*quantize.max_drop is 1.0.*method: qat"):
-        check_drop(results, max_drop=1.0, method="ptq", metric="macro_f1")
+    check_drop({"tflite": results["tflite"]}, max_drop=1.0, method="ptq", what="points of val macro_f1")
+    with pytest.raises(ExportError, match=r"onnx int8 loses 1.30 points of val macro_f1 .*quantize.max_drop is 1.0.*"
+                                          r"method: qat"):
+        check_drop(results, max_drop=1.0, method="ptq", what="points of val macro_f1")
 
 
 def test_qat_fine_tunes_then_converts(work) -> None:
@@ -118,3 +119,21 @@ def test_int8_input_quantization_round_trips_within_half_a_step() -> None:
     assert q.dtype == np.int8
     assert np.abs(dequantize_output(q, detail) - x).max() <= 0.0078 / 2 + 1e-6
     assert quantize_input(np.array([50.0]), detail)[0] == 127
+
+
+@pytest.mark.parametrize("reduce_range", [False, True])
+def test_reduce_range_keeps_the_onnx_weights_to_7_bits(work, tmp_path, reduce_range) -> None:
+    """quantize.onnx_reduce_range: the u8s8 kernels without VNNI saturate on full-range weights."""
+    import onnx
+    import torch
+    from onnx import numpy_helper
+
+    from distillery.quantize.onnx import quantize_int8
+
+    out = tmp_path / "int8.onnx"
+    calibration = [torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1]
+    quantize_int8(work.path("quantized") / "student_fp32.onnx", calibration, out, "uint8", reduce_range)
+    weights = [numpy_helper.to_array(t) for t in onnx.load(out).graph.initializer
+               if t.data_type == onnx.TensorProto.INT8 and t.dims]
+    largest = max(int(np.abs(w.astype(np.int16)).max()) for w in weights)
+    assert largest <= 64 if reduce_range else largest == 127

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -50,14 +51,19 @@ def fp32_student_decisions(task: Task, params: Params, data: TaskData, rule: dic
 def parity(task: Task, params: Params, bundle: Path, data: TaskData, rule: dict[str, Any]) -> dict[str, Any]:
     pipeline = evaluation.read_test_decisions(params.paths.evaluation)
     fp32 = fp32_student_decisions(task, params, data, rule)
-    report: dict[str, Any] = {"images": len(fp32)}
+    images = task.test_items(data)
+    report: dict[str, Any] = {"images": images}
     for backend in PARITY_BACKENDS:
+        started = time.perf_counter()
         decisions = task.parity(bundle, backend, data)
+        seconds = time.perf_counter() - started
         with_pipeline, with_fp32 = task.agreement(decisions, pipeline[backend]), task.agreement(decisions, fp32)
         report[backend] = {"pipeline_agreement_images": round(with_pipeline["images"], 6),
                            "pipeline_agreement_labels": round(with_pipeline["labels"], 6),
                            "fp32_student_agreement_images": round(with_fp32["images"], 6),
-                           "fp32_student_agreement_labels": round(with_fp32["labels"], 6)}
+                           "fp32_student_agreement_labels": round(with_fp32["labels"], 6),
+                           **task.parity_gap(decisions, pipeline[backend], data),
+                           "seconds_per_image": round(seconds / images, 4)}
         disagreement = 1 - with_pipeline["images"]
         log.info("%s bundle vs pipeline int8: %.2f%% of test images differ; vs fp32 student %.2f%% of labels agree",
                  backend, 100 * disagreement, 100 * with_fp32["labels"])

@@ -69,8 +69,14 @@ class _Calibration:
         pass
 
 
-def quantize_int8(fp32: Path, calibration: list[torch.Tensor], out: Path, activation: str) -> None:
-    """Static QDQ quantization: per-channel int8 weights, ``activation`` ("int8"/"uint8") activations."""
+def quantize_int8(fp32: Path, calibration: list[torch.Tensor], out: Path, activation: str,
+                  reduce_range: bool = False) -> None:
+    """Static QDQ quantization: per-channel int8 weights, ``activation`` ("int8"/"uint8") activations.
+
+    ``reduce_range``: 7-bit weights. On a CPU without VNNI, ONNX Runtime's uint8 x int8 kernels sum
+    pairs of products in 16 bits, which saturate with full-range weights (measured on NAFNet: a 0.56 dB
+    PSNR drop, 0.04 dB with 7-bit weights, same latency).
+    """
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -81,5 +87,5 @@ def quantize_int8(fp32: Path, calibration: list[torch.Tensor], out: Path, activa
         quantize_static(
             str(pre), str(tmp), _Calibration(batches), quant_format=QuantFormat.QDQ, per_channel=True,
             activation_type=QuantType.QInt8 if activation == "int8" else QuantType.QUInt8,
-            weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
+            weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax, reduce_range=reduce_range,
         )

@@ -98,9 +98,9 @@ def quantize_student(task: Task, params: Params) -> dict[str, Any]:
         write_meta(out, meta)
         module = task.export_module(student)
         results = {"tflite": quantize_tflite(params, task, module, data, normalizer, calibration, out, reference),
-                   "onnx": quantize_onnx(cfg.onnx_activation, task, module, calibration, out, reference,
-                                         cfg.latency_runs)}
-        check_drop(results, cfg.max_drop, cfg.method, task.primary_metric)
+                   "onnx": quantize_onnx(cfg.onnx_activation, cfg.onnx_reduce_range, task, module, calibration,
+                                         out, reference, cfg.latency_runs)}
+        check_drop(results, cfg.max_drop, cfg.method, f"{task.drop_unit} of val {task.primary_metric}")
     log.info("scored with %d threads; latencies with 1 thread, batch 1, median of %d runs", params.train.threads,
              cfg.latency_runs)
     return {"method": cfg.method, "calibration_images": sum(len(b) for b in calibration),
@@ -128,8 +128,8 @@ def quantize_tflite(params: Params, task: Task, module: torch.nn.Module, data: T
                                cfg.latency_runs)}
 
 
-def quantize_onnx(activation: str, task: Task, module: torch.nn.Module, calibration: list[torch.Tensor], out: Path,
-                  reference: Reference, runs: int) -> dict[str, Any]:
+def quantize_onnx(activation: str, reduce_range: bool, task: Task, module: torch.nn.Module,
+                  calibration: list[torch.Tensor], out: Path, reference: Reference, runs: int) -> dict[str, Any]:
     """Export fp32, quantize with each candidate activation type, keep the fastest at batch 1.
 
     A candidate replaces the preferred uint8 only when it is clearly faster (``CLEARLY_FASTER``),
@@ -140,7 +140,7 @@ def quantize_onnx(activation: str, task: Task, module: torch.nn.Module, calibrat
     candidates = ["int8", "uint8"] if activation == "auto" else [activation]
     for candidate in candidates:
         log.info("ONNX: static QDQ int8 weights, %s activations", candidate)
-        onnx.quantize_int8(out / ONNX_FP32, calibration, out / f"{candidate}.{ONNX_INT8}", candidate)
+        onnx.quantize_int8(out / ONNX_FP32, calibration, out / f"{candidate}.{ONNX_INT8}", candidate, reduce_range)
     latencies = median_latencies_ms({c: OnnxModel(out / f"{c}.{ONNX_INT8}", threads=1) for c in candidates},
                                     reference.inputs[:1], runs)
     chosen = min(latencies, key=lambda name: latencies[name] / (CLEARLY_FASTER if name == "uint8" else 1.0))
@@ -150,14 +150,16 @@ def quantize_onnx(activation: str, task: Task, module: torch.nn.Module, calibrat
     log.info("ONNX: batch-1 latency by activation type %s ms: keeping %s", latencies, chosen)
     result = {**score(OnnxModel(out / ONNX_INT8, threads=1), reference), "activation_type": chosen,
               "latency_ms_by_activation_type": latencies}
+    if reduce_range:  # recorded only when on, so the records of runs without it are unchanged
+        result["reduce_range"] = True
     result.update(size_and_latency(out / ONNX_INT8, out / ONNX_FP32, one_thread(OnnxModel), reference.inputs[:1], runs))
     return result
 
 
-def check_drop(results: dict[str, dict[str, Any]], max_drop: float, method: str, metric: str) -> None:
+def check_drop(results: dict[str, dict[str, Any]], max_drop: float, method: str, what: str) -> None:
     for target, result in results.items():
         if result["metric_drop"] > max_drop:
             advice = ("raise quantize.qat_epochs or quantize.calibration_size" if method == "qat"
                       else "set quantize.method: qat, or raise quantize.calibration_size")
-            raise ExportError(f"{target} int8 loses {result['metric_drop']:.2f} points of val {metric} "
+            raise ExportError(f"{target} int8 loses {result['metric_drop']:.2f} {what} "
                               f"against the fp32 student (quantize.max_drop is {max_drop}); {advice}")

@@ -141,6 +141,7 @@ class Task(ABC):
     primary_metric: ClassVar[str]  # the metric early stopping, quantization and the summary use
     higher_is_better: ClassVar[bool] = True
     points_per_unit: ClassVar[float] = 100.0  # drops and gains are reported in points: 100 for F1, 1 for dB
+    drop_unit: ClassVar[str] = "points"  # what those are called in logs and messages
     output_name: ClassVar[str]  # the exported models' output tensor
     package: ClassVar[str]  # the package holding the task's parts
     data_section: ClassVar[str] = "data"  # the params.yaml section ``prepare`` and ``survey`` take as ``cfg``
@@ -149,6 +150,11 @@ class Task(ABC):
     tiny_images: ClassVar[tuple[int, int, int]] = (128, 48, 48)  # example images per split for those runs
     # params.yaml values tuned for the demo data: dotted key -> (shipped value, why to revisit it on other data)
     demo_defaults: ClassVar[dict[str, tuple[Any, str]]] = {}
+    # a demo pipeline's DVC plots (``distillery.pipelines``), files relative to ``paths.plots``
+    dvc_plots: ClassVar[tuple[Any, ...]] = ()
+    # evaluate also hands the fp32 teacher's and student's test outputs (``teacher_fp32``,
+    # ``student_fp32`` beside the int8 backends): restoration reports them beside the int8 models
+    scores_fp32_on_test: ClassVar[bool] = False
 
     def part(self, name: str) -> ModuleType:
         """``<package>.<name>``, imported on first use; refused inside a stage that does not declare it."""
@@ -239,7 +245,8 @@ class Task(ABC):
     @abstractmethod
     def evaluate(self, val: tuple[np.ndarray, np.ndarray], test: dict[str, np.ndarray], test_targets: np.ndarray,
                  cfg: ThresholdsConfig, data: TaskData, plots: Path) -> Evaluation:
-        """Tune the rule on ``val`` (outputs, targets), then score each backend's ``test`` outputs once."""
+        """Tune the rule on ``val`` (outputs, targets), then score each backend's ``test`` outputs once
+        (and the fp32 models', with ``scores_fp32_on_test``)."""
 
     @abstractmethod
     def bundle_metrics(self, evaluation: dict[str, Any]) -> dict[str, Any]:
@@ -254,6 +261,14 @@ class Task(ABC):
     def parity(self, bundle: Path, backend: str, data: TaskData) -> np.ndarray:
         """Decisions of the bundle's own predict.py, run from the bundle on every original test file
         (which the prepared store keeps, so that export does not depend on where the raw data lives)."""
+
+    def parity_gap(self, decisions: np.ndarray, reference: np.ndarray, data: TaskData) -> dict[str, float]:
+        """Parity figures beyond ``agreement`` (restoration: the test PSNR gap in dB); none by default."""
+        return {}
+
+    def test_items(self, data: TaskData) -> int:
+        """How many test images the decisions cover (a restoration split holds tiles)."""
+        return len(data.split("test"))
 
     @abstractmethod
     def model_card(self, config: dict[str, Any], test: dict[str, Any], lineage: dict[str, Any],

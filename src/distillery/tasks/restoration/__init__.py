@@ -33,6 +33,18 @@ TINY = {"task": "restoration", "model.family": "nafnet", "model.size": "w8", "mo
         "quantize.latency_runs": 3, "restoration.data.crop_size": 24, "restoration.data.val_fraction": 0.2,
         "restoration.data.test_fraction": 0.2, "restoration.tiles.size": 32, "restoration.tiles.overlap": 8}
 UNIT_STD = (255.0, 255.0, 255.0)
+PLOTS = (
+    {"teacher loss (L1 on train crops; val: tiled, full resolution)":
+        {"x": "epoch", "y": {"train.csv": ["train_loss", "val_loss"]}, "x_label": "epoch", "y_label": "loss"}},
+    {"student loss": {"x": "epoch", "y": {"distill.csv": ["train_loss", "val_loss"]}, "x_label": "epoch",
+                      "y_label": "loss"}},
+    {"val PSNR, teacher and student": {"x": "epoch", "y": {"train.csv": "val_metric", "distill.csv": "val_metric"},
+                                       "x_label": "epoch", "y_label": "val PSNR (dB)"}},
+    {"test PSNR per image: int8 models, classical denoisers, degraded input":
+        {"template": "bar_horizontal", "x": "psnr", "y": {"evaluate/per_image_psnr.csv": "label"},
+         "x_label": "PSNR (dB)", "y_label": "image / method"}},
+    "evaluate/sample_degraded_restored_clean.png",
+)
 MODEL_FILES = {"tflite": "model_int8.tflite", "onnx": "model_int8.onnx", "onnx_fp32": "model_fp32.onnx"}
 
 
@@ -41,12 +53,15 @@ class Restoration(Task):
     description = "image restoration: degraded image in, clean image out (denoising, deblurring, JPEG)"
     primary_metric = "psnr"
     points_per_unit = 1.0  # PSNR drops and gains in dB
+    drop_unit = "dB"
     output_name = "restored"
     package = __name__
     data_section = "restoration"
     tiny_params = TINY
     tiny_images = (24, 6, 6)  # BM3D takes ~1 s per small test image
     bundle_models = MODEL_FILES
+    dvc_plots = PLOTS
+    scores_fp32_on_test = True
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -110,6 +125,12 @@ class Restoration(Task):
 
     def parity(self, bundle_dir: Path, backend: str, data: RestorationDataset) -> np.ndarray:
         return self.part("export").bundle_decisions(bundle_dir, backend, data)
+
+    def parity_gap(self, decisions: np.ndarray, reference: np.ndarray, data: RestorationDataset) -> dict[str, float]:
+        return self.part("export").psnr_gap(decisions, reference, data)
+
+    def test_items(self, data: RestorationDataset) -> int:
+        return len(data.tiled("test").images)
 
     def model_card(self, config: dict[str, Any], test: dict[str, Any], lineage: dict[str, Any],
                    parity: dict[str, Any], sizes: dict[str, int]) -> str:

@@ -21,6 +21,8 @@ from distillery.tasks.base import BundleSpec
 from distillery.tasks.restoration import MODEL_FILES
 from distillery.tasks.restoration import tiling as tiling_module
 from distillery.tasks.restoration.dataset import TEST_INPUTS, RestorationDataset, parity_input_name
+from distillery.tasks.restoration.metrics import psnr
+from distillery.tasks.restoration.scoring import clean_images
 
 PREDICT_SCRIPT = Path("examples/restore.py")  # stages run from the repository root (a dvc.yaml dep)
 BUNDLE_TOOLS = Path("examples/bundle_tools.py")
@@ -72,10 +74,22 @@ def bundle_decisions(bundle: Path, backend: str, data: RestorationDataset) -> np
                            for image in tqdm(images, desc=f"parity ({backend})", unit="img", leave=False)])
 
 
+def psnr_gap(decisions: np.ndarray, reference: np.ndarray, data: RestorationDataset) -> dict[str, float]:
+    """The bundle's mean test PSNR minus the pipeline's, in dB (both flattened image after image)."""
+    clean = clean_images(data, "test")
+    ends = np.cumsum([image.size for image in clean])[:-1]
+
+    def mean_psnr(flat: np.ndarray) -> float:
+        return float(np.mean([psnr(r.reshape(c.shape), c) for r, c in zip(np.split(flat, ends), clean, strict=True)]))
+
+    return {"psnr_gap_db": round(mean_psnr(decisions) - mean_psnr(reference), 4) + 0.0}
+
+
 def bundle_metrics(evaluation: dict[str, Any]) -> dict[str, Any]:
     test = evaluation["test"]
     best = evaluation["best_peer"]
-    return {"tflite_int8": test["tflite"], "onnx_int8": test["onnx"], "degraded_input": test["degraded_input"],
+    return {"tflite_int8": test["tflite"], "onnx_int8": test["onnx"], "teacher_fp32": test["teacher_fp32"],
+            "student_fp32": test["student_fp32"], "degraded_input": test["degraded_input"],
             "best_classical": {"method": best, **test[best]}, "images": evaluation["test_images"]}
 
 
@@ -85,6 +99,7 @@ def model_card(config: dict[str, Any], test: dict[str, Any], lineage: dict[str, 
     rows = "\n".join(f"| {name} | {size:,} |" for name, size in sizes.items())
     scores = "\n".join(f"| {label} | {test[key]['psnr']:.2f} | {test[key]['ssim']:.4f} |" for key, label in (
         ("tflite_int8", "int8 TFLite (this bundle)"), ("onnx_int8", "int8 ONNX (this bundle)"),
+        ("student_fp32", "the fp32 student it was quantized from"), ("teacher_fp32", "the fp32 teacher"),
         ("degraded_input", "the degraded input"),
         ("best_classical", f"best classical: {test['best_classical']['method']}")))
     parity_rows = "\n".join(

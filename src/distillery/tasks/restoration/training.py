@@ -43,9 +43,6 @@ def loss(cfg: TrainConfig, data: RestorationDataset) -> LossFn:
 def distillation_loss(hard: LossFn, cfg: DistillConfig, data: RestorationDataset) -> KDLossFn:
     """alpha * (loss to the clean image) + (1 - alpha) * (L1 to the teacher's restored image)."""
     def kd(student: torch.Tensor, targets: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-        hard_part = hard(student, targets)
-        if cfg.alpha == 1.0:
-            return hard_part
-        return cfg.alpha * hard_part + (1.0 - cfg.alpha) * (student.float() - teacher.float()).abs().mean()
+        return cfg.alpha * hard(student, targets) + (1.0 - cfg.alpha) * (student.float() - teacher.float()).abs().mean()
 
     return kd
