@@ -13,7 +13,7 @@ colour and noise invariance. The result is an ordinary Hugging Face folder (conf
 ``make demo`` publishes to the bucket; its info.json says how it was made.
 
 The restoration demo's NAFNet weights are denoisers trained on scikit-image photos that demo never
-uses (``tasks/restoration/pretraining.py``).
+uses (``demo_denoisers.py``).
 
 ``python -m distillery.demo_weights`` pretrains and publishes what params.yaml's teacher
 (``model.*``) and student (``distill.student.*``) need and the bucket lacks (the running pipeline's
@@ -134,7 +134,7 @@ def wanted_by_params(params: config.Params) -> list[tuple[str, str]]:
 def pretrain(family: str, size: str, recipe: Recipe, count: int, seed: int, threads: int, out: Path) -> dict:
     """The family's demo pretraining: digits for resnet, denoising for nafnet."""
     if family == "nafnet":
-        from distillery.tasks.restoration.pretraining import pretrain as pretrain_denoiser
+        from distillery.demo_denoisers import pretrain as pretrain_denoiser
 
         return pretrain_denoiser(family, size, recipe.epochs, recipe.lr, seed, threads, out)
     return pretrain_digits(family, size, recipe, count, seed, threads, out)

@@ -304,6 +304,10 @@ class Tracker:
                    if isinstance(v, int | float) and not isinstance(v, bool)}
         self._guard("log_metrics", lambda: self._mlflow.log_metrics(numeric, step=step))
 
+    def image(self, image: Any, name: str) -> None:
+        """An H x W x 3 uint8 array as a PNG artifact at ``name``."""
+        self._guard("log_image", lambda: self._mlflow.log_image(image, artifact_file=name))
+
     def artifact_dict(self, obj: Any, name: str) -> None:
         self._guard("log_dict", lambda: self._mlflow.log_dict(obj, name))
 

@@ -86,3 +86,18 @@ def test_check_params_refuses_a_classifier_family_for_restoration(tmp_path: Path
     result = work.stage("check_params", check=False)
     assert result.returncode == 1 and "distill.student.family: 'resnet' is a classification family; the " \
         "restoration task trains nafnet, convnext_unet" in result.stderr
+
+
+def test_training_logs_psnr_ssim_lr_and_validation_images_to_mlflow(tmp_path) -> None:
+    import sqlite3
+
+    work = Workdir(tmp_path, {"train.epochs": 2, "tracking.enabled": True}, "restoration")
+    get_task("restoration").write_example_data(work.path("raw"), (4, 2, 2), 1)
+    work.stage("prepare")
+    work.stage("train")
+    db = sqlite3.connect(work.root / "mlflow.db")
+    assert {row[0] for row in db.execute("select key from metrics")} >= {"val_psnr", "val_ssim", "lr", "train_loss"}
+    pictures = sorted(p.name for p in (work.root / "mlruns").rglob("val_images/*.png"))
+    assert pictures == ["epoch_001_val_val_0000.png", "epoch_002_val_val_0000.png"]
+    strip = Image.open(next((work.root / "mlruns").rglob("epoch_001_*.png")))
+    assert strip.width == 3 * strip.height  # degraded / restored / clean, each a square centre crop

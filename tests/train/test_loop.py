@@ -69,7 +69,7 @@ def test_an_interrupted_run_resumes_to_the_same_result(tiny, tmp_path) -> None:
     class Killed(Exception):
         pass
 
-    def die_after_epoch_2(record) -> None:
+    def die_after_epoch_2(record, metrics, outputs) -> None:
         if record.epoch == 2:
             raise Killed
 

@@ -262,6 +262,11 @@ class Task(ABC):
         """Decisions of the bundle's own predict.py, run from the bundle on every original test file
         (which the prepared store keeps, so that export does not depend on where the raw data lives)."""
 
+    def validation_images(self, outputs: np.ndarray, data: TaskData) -> dict[str, np.ndarray]:
+        """Pictures of the model's val outputs that training logs to MLflow every few epochs, by name
+        (restoration: degraded / restored / clean side by side); none by default."""
+        return {}
+
     def parity_gap(self, decisions: np.ndarray, reference: np.ndarray, data: TaskData) -> dict[str, float]:
         """Parity figures beyond ``agreement`` (restoration: the test PSNR gap in dB); none by default."""
         return {}

@@ -27,7 +27,7 @@ from distillery.runtime import configure_torch
 from distillery.tasks.base import KDLossFn, Task
 from distillery.tracking import Tracker
 from distillery.train.loop import FitResult, FitSettings, Trainer
-from distillery.train.teacher import model_meta, run_key, task_scorer
+from distillery.train.teacher import epoch_logger, model_meta, run_key, task_scorer
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,7 @@ def distill_student(task: Task, params: Params, tracker: Tracker, threads: int) 
             checkpoint=paths.checkpoints / f"{name}.pt", run_key=f"{name}-{key}",
             # the student's curves carry the teacher's names (train_loss, val_metric, ...), so MLflow overlays
             # the train and distill runs; the no-KD comparison in the same run gets a prefix
-            on_epoch=lambda record: tracker.metrics(asdict(record) if name == "distill" else {name: asdict(record)},
-                                                    step=record.epoch),
+            on_epoch=epoch_logger(task, data, tracker, "" if name == "distill" else name),
         )
         log.info("training the %s student %s/%s for %d epochs", name, cfg.student.family, cfg.student.size,
                  cfg.epochs)

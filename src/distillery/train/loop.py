@@ -91,6 +91,9 @@ class EpochLog:
     images_per_second: float
 
 
+# after each epoch's validation: its record, every val metric, and the model's val outputs
+EpochCallback = Callable[[EpochLog, dict[str, Any], np.ndarray], None]
+
 TIMINGS = ("seconds", "images_per_second")  # per-epoch values a rerun does not reproduce
 
 
@@ -208,7 +211,7 @@ class Trainer:
     def __init__(
         self, model: nn.Module, family_name: str, settings: FitSettings, objective: Objective, scorer: Scorer,
         normalizer: Normalizer, augmenter: Augment, checkpoint: Path | None = None, run_key: str = "",
-        lora: bool = False, on_epoch: Callable[[EpochLog], None] | None = None,
+        lora: bool = False, on_epoch: EpochCallback | None = None,
     ) -> None:
         self.model, self.family, self.settings = model, family_name, settings
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -306,12 +309,12 @@ class Trainer:
         seconds = time.perf_counter() - started
         return total_loss / max(seen, 1), seconds, seen * self.world
 
-    def _validate(self, split: PreparedSplit) -> tuple[float, float, dict[str, Any]]:
+    def _validate(self, split: PreparedSplit) -> tuple[float, float, dict[str, Any], np.ndarray]:
         with autocast(self.device):
             outputs = predict_outputs(self.model, split, self.normalizer, self.scorer.forward)
         loss = float(self.scorer.loss(torch.from_numpy(outputs), torch.from_numpy(np.asarray(split.labels))))
         metrics = self.scorer.metrics(outputs, np.asarray(split.labels))
-        return loss, metrics[self.scorer.primary], metrics
+        return loss, metrics[self.scorer.primary], metrics, outputs
 
     def fit(self, train: PreparedSplit, val: PreparedSplit) -> FitResult:
         s = self.settings
@@ -332,7 +335,7 @@ class Trainer:
             self.checkpoint.unlink(missing_ok=True)
         for name, param in self.model.named_parameters():
             param.requires_grad_(name in self.phase_b_names)
-        _, _, val_metrics = self._validate(val) if self.rank == 0 else (0, 0, {})
+        val_metrics = self._validate(val)[2] if self.rank == 0 else {}
         history = [EpochLog(**h) for h in state.history]
         speeds = [h.images_per_second for h in history[resumed_from:]] or [h.images_per_second for h in history]
         return FitResult(
@@ -354,7 +357,7 @@ class Trainer:
             train_loss, seconds, seen = self._train_epoch(train, epoch, schedule)
             stop = False
             if self.rank == 0:
-                val_loss, metric, _ = self._validate(val)
+                val_loss, metric, val_metrics, val_outputs = self._validate(val)
                 record = EpochLog(epoch + 1, phase, round(train_loss, 6), round(val_loss, 6), round(metric, 6),
                                   lr, round(seconds, 2), round(seen / seconds, 1))
                 state.history.append(asdict(record))
@@ -369,7 +372,7 @@ class Trainer:
                 schedule.end_epoch(metric)
                 stop = state.bad_epochs >= s.patience and phase == "full"
                 if self.on_epoch:
-                    self.on_epoch(record)
+                    self.on_epoch(record, val_metrics, val_outputs)
             state.epoch += 1
             if stop:
                 log.info("early stopping: no improvement for %d epoch(s)", s.patience)

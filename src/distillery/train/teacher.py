@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from distillery.config import Params
 from distillery.data.batches import Normalizer
 from distillery.models.checkpoint import ModelMeta, save_model_dir
@@ -18,7 +20,7 @@ from distillery.models.transfer import TransferReport, transfer_from_folder
 from distillery.runtime import configure_torch
 from distillery.tasks.base import LossFn, Task, TaskData
 from distillery.tracking import Tracker
-from distillery.train.loop import FitResult, FitSettings, Scorer, Trainer
+from distillery.train.loop import EpochCallback, EpochLog, FitResult, FitSettings, Scorer, Trainer
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,24 @@ def task_scorer(task: Task, loss: LossFn, data: TaskData) -> Scorer:
                   task.primary_metric)
 
 
+IMAGES_EVERY = 2  # epochs between the task's validation images in MLflow (and after the first)
+
+
+def epoch_logger(task: Task, data: TaskData, tracker: Tracker, prefix: str = "") -> EpochCallback:
+    """MLflow after each epoch: the epoch's record (losses, the primary metric, lr), every val metric
+    (``val_<name>``: PSNR and SSIM, F1s), and after the first and every ``IMAGES_EVERY`` epochs the task's
+    validation images (restoration: degraded / restored / clean side by side). ``prefix`` nests them
+    (the no-KD comparison inside the distill run)."""
+    def log_epoch(record: EpochLog, metrics: dict[str, Any], outputs: np.ndarray) -> None:
+        values = {**asdict(record), **{f"val_{name}": value for name, value in metrics.items()}}
+        tracker.metrics({prefix: values} if prefix else values, step=record.epoch)
+        if record.epoch == 1 or record.epoch % IMAGES_EVERY == 0:
+            for name, image in task.validation_images(outputs, data).items():
+                tracker.image(image, f"{prefix}/val_images/epoch_{record.epoch:03d}_{name}.png".lstrip("/"))
+
+    return log_epoch
+
+
 def train_teacher(task: Task, params: Params, tracker: Tracker, threads: int) -> TeacherResult:
     cfg, model_cfg, paths = params.train, params.model, params.paths
     configure_torch(threads, params.seed)
@@ -82,7 +102,7 @@ def train_teacher(task: Task, params: Params, tracker: Tracker, threads: int) ->
         checkpoint=paths.checkpoints / "train.pt",
         run_key=run_key(asdict(model_cfg), asdict(cfg), params.seed, data.manifest["fingerprint"], source_key),
         lora=cfg.lora.enabled,
-        on_epoch=lambda record: tracker.metrics(asdict(record), step=record.epoch),
+        on_epoch=epoch_logger(task, data, tracker),
     )
     result = trainer.fit(data.split("train"), data.split("val"))
     if cfg.lora.enabled:

@@ -126,6 +126,9 @@ class Restoration(Task):
     def parity(self, bundle_dir: Path, backend: str, data: RestorationDataset) -> np.ndarray:
         return self.part("export").bundle_decisions(bundle_dir, backend, data)
 
+    def validation_images(self, outputs: np.ndarray, data: RestorationDataset) -> dict[str, np.ndarray]:
+        return self.part("scoring").validation_images(outputs, data)
+
     def parity_gap(self, decisions: np.ndarray, reference: np.ndarray, data: RestorationDataset) -> dict[str, float]:
         return self.part("export").psnr_gap(decisions, reference, data)
 

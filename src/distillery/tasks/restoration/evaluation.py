@@ -23,12 +23,11 @@ from distillery.tasks.base import Evaluation
 from distillery.tasks.restoration.baselines import available, noise_sigma, run_denoiser
 from distillery.tasks.restoration.dataset import RestorationDataset
 from distillery.tasks.restoration.metrics import score_images
-from distillery.tasks.restoration.scoring import clean_images
+from distillery.tasks.restoration.scoring import clean_images, side_by_side
 from distillery.tracking import write_csv
 
 log = logging.getLogger(__name__)
 
-SAMPLE_SIDE = 192  # pixels of the sample crop in the PNG
 DEGRADED = "degraded_input"
 INT8 = ("tflite", "onnx")  # the bundle's models; ``test`` also holds the fp32 teacher's and student's outputs
 
@@ -97,10 +96,6 @@ def write_plots(plots: Path, scored: dict[str, dict[str, Any]], names: list[str]
     rows = [{"label": f"{name} / {method}", "image": name, "method": method, "psnr": s["per_image"][name]["psnr"]}
             for method, s in scored.items() for name in names]
     write_csv(plots / "per_image_psnr.csv", rows)
-    panels = [restored[DEGRADED][0], restored["tflite"][0], clean[0]]
-    height, width = panels[0].shape[:2]
-    side_h, side_w = min(SAMPLE_SIDE, height), min(SAMPLE_SIDE, width)
-    top, left = (height - side_h) // 2, (width - side_w) // 2
-    strip = np.concatenate([p[top:top + side_h, left:left + side_w] for p in panels], axis=1)
+    strip = side_by_side([restored[DEGRADED][0], restored["tflite"][0], clean[0]])
     with atomic.atomic_path(plots / "sample_degraded_restored_clean.png") as tmp:
         Image.fromarray(strip).save(tmp, format="PNG")
