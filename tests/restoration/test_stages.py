@@ -100,4 +100,4 @@ def test_training_logs_psnr_ssim_lr_and_validation_images_to_mlflow(tmp_path) ->
     pictures = sorted(p.name for p in (work.root / "mlruns").rglob("val_images/*.png"))
     assert pictures == ["epoch_001_val_val_0000.png", "epoch_002_val_val_0000.png"]
     strip = Image.open(next((work.root / "mlruns").rglob("epoch_001_*.png")))
-    assert strip.width == 3 * strip.height  # degraded / restored / clean, each a square centre crop
+    assert strip.size == (3 * 56, 48)  # degraded / restored / clean: the whole 56 x 48 val photo, three times
