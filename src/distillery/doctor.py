@@ -135,7 +135,7 @@ def pipeline_note(params: config.Params) -> Finding | None:
 
 def findings(params: config.Params) -> list[Finding]:
     data, survey = check_data(params)
-    found = [Finding("ok", "params", f"params.yaml is valid (task {params.task})"), data]
+    found = [Finding("ok", "params", f"{config.params_file()} is valid (task {params.task})"), data]
     found += check_remote(params)
     if survey is not None and not survey.demo_data:
         found += demo_default_notes(params)
@@ -171,7 +171,9 @@ def main(argv: list[str] | None = None) -> None:
     for finding in results:
         print(finding.line())
     failed = [f.subject for f in results if f.status == "FAIL"]
-    print(f"\n{len(failed)} problem(s): {', '.join(failed)}" if failed else "\nready: `dvc repro`")
+    pipeline = config.pipeline_file()
+    repro = "dvc repro" if pipeline == Path(config.PIPELINE_FILE) else f"dvc repro {pipeline}"
+    print(f"\n{len(failed)} problem(s): {', '.join(failed)}" if failed else f"\nready: `{repro}`")
     sys.exit(1 if failed else 0)
 
 
