@@ -12,6 +12,7 @@ import contextlib
 import http.client
 import json
 import subprocess
+import time
 
 import psutil
 import pytest
@@ -42,6 +43,15 @@ def _listening_ports(pid: int) -> set[int]:
     tree = {pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))}
     return {c.laddr.port for c in psutil.net_connections(kind="tcp")
             if c.status == psutil.CONN_LISTEN and c.pid in tree}
+
+
+def _listening_ports_once_up(pid: int, expected: set[int], timeout: float = 60.0) -> set[int]:
+    """``_listening_ports`` after every ``expected`` port listens or ``timeout`` seconds pass: the S3
+    port answers first, and on a loaded machine weed's admin server has bound its port seconds later."""
+    deadline = time.monotonic() + timeout
+    while not expected <= (listening := _listening_ports(pid)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return listening
 
 
 def _stranger_attempts(port: int) -> dict[str, int | None]:
@@ -101,7 +111,7 @@ def test_without_namespaces_filer_volume_and_grpc_still_refuse_strangers(tmp_pat
     """
     monkeypatch.setattr(server_module.gateway, "namespaces_available", lambda: False)
     with _server_with_object(tmp_path) as (local, _):
-        listening = _listening_ports(local.running_pid())
+        listening = _listening_ports_once_up(local.running_pid(), set(host_ports(local.ports)))
         assert set(host_ports(local.ports)) <= listening
         for component in ("filer", "volume", "admin"):
             for port in (local.ports[component], local.ports[component] + GRPC_OFFSET):
