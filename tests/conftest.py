@@ -14,6 +14,39 @@ from distillery import config
 
 REPO = Path(__file__).resolve().parents[1]
 
+# `make test` spreads the suite over the cores (pytest-xdist, --dist loadgroup): an idle worker takes the
+# next group, in collection order. A group is a test file, so its module fixtures are built once; the files
+# on the session's tiny pipelines form one group, so those are built once too. The longest groups go first
+# (pytest prints the slowest tests), so that no worker is left alone with a long one at the end.
+LONGEST_FIRST = ("test_pipeline_train.py", "tiny_pipelines", "test_determinism.py", "test_experiments.py",
+                 "test_own_data.py")
+SHARED_FIXTURES = ("tiny_pipelines",)
+
+
+def xdist_group(items: list[pytest.Item]) -> dict[Path, str]:
+    """Each test file's group: the shared fixture it uses, else the file's name."""
+    groups: dict[Path, str] = {}
+    for item in items:
+        shared = next((name for name in SHARED_FIXTURES if name in item.fixturenames), None)
+        if shared or item.path not in groups:
+            groups[item.path] = shared or groups.get(item.path, item.path.name)
+    return groups
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    groups = xdist_group(items)
+    slow_groups = {groups[item.path] for item in items if item.get_closest_marker("slow")}
+
+    def rank(group: str) -> int:
+        return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST) + (group not in slow_groups)
+
+    order = {item: (rank(groups[item.path]), i) for i, item in enumerate(items)}
+    items.sort(key=order.__getitem__)
+    if config.pluginmanager.hasplugin("xdist"):
+        for item in items:
+            item.add_marker(pytest.mark.xdist_group(groups[item.path]))
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _caches_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
