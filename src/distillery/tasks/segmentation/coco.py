@@ -28,7 +28,6 @@ from PIL import Image, UnidentifiedImageError
 from pycocotools import mask as coco_mask
 
 from distillery.data.sources import SPLITS
-from distillery.data.splits import seeded_split
 from distillery.data.validate import Problem, Report, resolve_inside
 from distillery.errors import DataError
 
@@ -266,13 +265,23 @@ def main_category(image: CocoImage) -> str:
 
 
 def assign_splits(images: list[CocoImage], val_fraction: float, test_fraction: float, seed: int) -> dict[str, str]:
-    """Image path -> split for a dataset without split folders: whole images, stratified by main category
-    (each category's images are cut by the fractions on their own, so a rare category reaches val and test)."""
+    """Image path -> split for a dataset without split folders: whole images, stratified by main category.
+
+    Each category's images, sorted then shuffled (seeded), are cut by the fractions on their own, so a
+    rare category reaches val and test: each split with a fraction gets one of every category that has
+    three images or more.
+    """
     by_category: dict[str, list[str]] = {}
     for image in images:
         by_category.setdefault(main_category(image), []).append(image.path)
     rng = np.random.default_rng(seed)
     splits: dict[str, str] = {}
     for category in sorted(by_category):
-        splits |= seeded_split(by_category[category], val_fraction, test_fraction, rng)
+        paths = sorted(by_category[category])
+        order = rng.permutation(len(paths))
+        enough = len(paths) >= 3
+        n_test = max(round(test_fraction * len(paths)), 1 if test_fraction > 0 and enough else 0)
+        n_val = max(round(val_fraction * len(paths)), 1 if val_fraction > 0 and enough else 0)
+        names = ["test"] * n_test + ["val"] * n_val + ["train"] * (len(paths) - n_test - n_val)
+        splits |= {paths[i]: split for i, split in zip(order, names, strict=True)}
     return splits
