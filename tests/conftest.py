@@ -18,34 +18,39 @@ REPO = Path(__file__).resolve().parents[1]
 # next group, in collection order. A group is a test file, so its module fixtures are built once; the files
 # on the session's tiny pipelines form one group, so those are built once too. The longest groups go first
 # (pytest prints the slowest tests), so that no worker is left alone with a long one at the end.
-LONGEST_FIRST = ("test_pipeline_train.py", "tiny_pipelines", "test_determinism.py", "test_experiments.py",
-                 "test_own_data.py")
+LONGEST_FIRST = ("tests/test_pipeline_train.py", "tiny_pipelines", "tests/test_determinism.py",
+                 "tests/test_experiments.py", "tests/test_own_data.py")
 SHARED_FIXTURES = ("tiny_pipelines",)
 
 
-def xdist_group(items: list[pytest.Item]) -> dict[Path, str]:
-    """Each test file's group: the shared fixture it uses, else the file's name."""
-    groups: dict[Path, str] = {}
+def test_file(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
+
+
+def xdist_group(items: list[pytest.Item]) -> dict[str, str]:
+    """Each test file's group: the shared fixture it uses, else the file (as pytest names it)."""
+    groups: dict[str, str] = {}
     for item in items:
         shared = next((name for name in SHARED_FIXTURES if name in item.fixturenames), None)
-        if shared or item.path not in groups:
-            groups[item.path] = shared or groups.get(item.path, item.path.name)
+        if shared or test_file(item) not in groups:
+            groups[test_file(item)] = shared or groups.get(test_file(item), test_file(item))
     return groups
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     groups = xdist_group(items)
-    slow_groups = {groups[item.path] for item in items if item.get_closest_marker("slow")}
+    slow_groups = {groups[test_file(item)] for item in items if item.get_closest_marker("slow")}
 
-    def rank(group: str) -> int:
+    def rank(item: pytest.Item) -> int:
+        group = groups[test_file(item)]
         return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST) + (group not in slow_groups)
 
-    order = {item: (rank(groups[item.path]), i) for i, item in enumerate(items)}
+    order = {item: (rank(item), i) for i, item in enumerate(items)}
     items.sort(key=order.__getitem__)
     if config.pluginmanager.hasplugin("xdist"):
         for item in items:
-            item.add_marker(pytest.mark.xdist_group(groups[item.path]))
+            item.add_marker(pytest.mark.xdist_group(groups[test_file(item)]))
 
 
 @pytest.fixture(autouse=True, scope="session")
