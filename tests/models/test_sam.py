@@ -8,8 +8,8 @@ from transformers import SamModel
 from distillery.models.sam import SIZES, build_sam, sam_config
 
 
-def test_vit_base_has_the_published_checkpoints_parameter_count() -> None:
-    assert sum(p.numel() for p in build_sam("vit-base").parameters()) == 93_735_728  # facebook/sam-vit-base
+def test_vit_base_has_the_published_models_size() -> None:
+    assert sum(p.numel() for p in build_sam("vit-base").parameters()) == 93_735_728  # SAM ViT-B: 93.7M
 
 
 def test_the_published_sizes_configs() -> None:
