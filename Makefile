@@ -104,9 +104,10 @@ bench: setup s3-up
 	$(PY) -m benchmarks.run
 
 # The demo's quality numbers over 5 seeds and the KD table (about an hour on 2 cores): benchmarks/quality.md.
+# QUALITY_ARGS='--kd-seeds 3 --resume' passes options (python -m benchmarks.quality --help).
 quality: data s3-up
 	$(PY) -m distillery.demo_weights --sizes base small quarter tiny
-	$(PY) -m benchmarks.quality
+	$(PY) -m benchmarks.quality $(QUALITY_ARGS)
 
 clean:
 	rm -rf .cache .pytest_cache

@@ -14,7 +14,8 @@ seed sees the same images. Per seed:
 
 Writes ``benchmarks/quality.json`` and ``quality.md``: per number the mean, sample standard deviation,
 min, max and n, each seed's value, the machine and the versions. ``--seeds 1 2 3`` picks the seeds,
-``--only demo`` one part; ``--resume`` keeps runs already finished under ``.cache/quality/``.
+``--only demo`` skips the KD table, ``--kd-seeds 3`` runs the other settings than the demo's on the
+first three seeds only; ``--resume`` keeps runs already finished under ``.cache/quality/``.
 """
 
 from __future__ import annotations
@@ -173,11 +174,11 @@ def setting_inputs(runs: Runs) -> dict[str, dict[str, str]]:
             "student_from_scratch": demo, "few_labels": {**demo, "paths.prepared": str(few.path("prepared"))}}
 
 
-def seed_numbers(runs: Runs, seed: int, inputs: dict[str, dict[str, str]], with_kd: bool) -> tuple[dict, dict]:
-    """One seed: the demo's numbers, and each setting's KD-vs-labels-only scores."""
+def seed_numbers(runs: Runs, seed: int, inputs: dict[str, dict[str, str]], settings: list[str]) -> tuple[dict, dict]:
+    """One seed: the demo's numbers, and the KD-vs-labels-only scores of each of ``settings``."""
     box, numbers = demo_run(runs, seed, inputs["demo"])
     pairs = {}
-    for name, setting in SETTINGS.items() if with_kd else ():
+    for name, setting in ((name, SETTINGS[name]) for name in settings):
         teacher = box
         if setting.few_labels:
             teacher = runs.run(runs.sandbox(f"seed-{seed}/few-labels-teacher", {**inputs[name], "seed": seed}),
@@ -237,6 +238,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     parser.add_argument("--only", choices=("demo",), help="the demo's numbers alone, without the KD table")
+    parser.add_argument("--kd-seeds", type=int, metavar="K",
+                        help="the KD settings other than the demo's on the first K seeds only (half the time)")
     parser.add_argument("--resume", action="store_true", help="keep runs already finished under .cache/quality")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -249,7 +252,9 @@ def main(argv: list[str] | None = None) -> None:
     demo: dict[str, list[float]] = {}
     kd: dict[str, list[dict]] = {name: [] for name in SETTINGS}
     for done, seed in enumerate(args.seeds, 1):
-        numbers, pairs = seed_numbers(runs, seed, inputs, with_kd=args.only is None)
+        settings = [] if args.only else [name for name in SETTINGS
+                                         if name == "demo" or args.kd_seeds is None or done <= args.kd_seeds]
+        numbers, pairs = seed_numbers(runs, seed, inputs, settings)
         for key, value in numbers.items():
             demo.setdefault(key, []).append(value)
         for name, pair in pairs.items():
