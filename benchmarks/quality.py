@@ -165,7 +165,8 @@ def setting_inputs(runs: Runs) -> dict[str, dict[str, str]]:
     raw = REPO / "data" / "raw"
     base = runs.run(runs.sandbox("base", {"paths.raw": str(raw)}), ("prepare", "pull_pretrained"))
     demo = {"paths.prepared": str(base.path("prepared")), "paths.pretrained": str(base.path("pretrained"))}
-    tiny = runs.run(runs.sandbox("base-tiny", {**demo, **SETTINGS["tiny_student"].student}), ("pull_pretrained",))
+    tiny = runs.run(runs.sandbox("base-tiny", {"paths.prepared": demo["paths.prepared"],  # its own weights folder
+                                              **SETTINGS["tiny_student"].student}), ("pull_pretrained",))
     few_raw = WORK / "few-labels-raw"
     if not (few_raw / "manifest.csv").is_file():
         write_multilabel(few_raw, DemoSpec(counts=(FEW_LABELS, *DemoSpec().counts[1:])))
