@@ -318,3 +318,35 @@ def test_prune_versions_deletes_only_superseded_versions_older_than_asked(s3, s3
     assert list(prune(s3, BUCKET, key_prefix, 0, now + timedelta(seconds=1), apply=False)) == []
     assert {key: s3.head_object(Bucket=BUCKET, Key=key)["VersionId"] for key in current} == current
     assert json.loads(s3.get_object(Bucket=BUCKET, Key=key_prefix + "config.json")["Body"].read())["change"] == 2
+
+
+class FlakyDownloads:
+    """A client whose download answers ``failures`` errors before it writes the file."""
+
+    def __init__(self, status: int, failures: int) -> None:
+        self.status, self.failures, self.calls = status, failures, 0
+
+    def download_file(self, bucket, key, filename, **_) -> None:
+        from botocore.exceptions import ClientError
+
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ClientError({"Error": {"Code": "InternalError" if self.status >= 500 else "AccessDenied"},
+                               "ResponseMetadata": {"HTTPStatusCode": self.status}}, "GetObject")
+        Path(filename).write_bytes(b"weights")
+
+
+def test_a_5xx_answer_is_retried_and_a_4xx_is_not(s3_server, tmp_path, monkeypatch) -> None:
+    """A server coming back up answers 500 InternalError for a while: the pull waits it out; 403 stays an error."""
+    from botocore.exceptions import ClientError
+
+    from distillery.remote import pull
+
+    monkeypatch.setattr(pull.time, "sleep", lambda _: None)
+    restarting = FlakyDownloads(500, failures=2)
+    pull._download_with_retries(restarting, s3_server, "models", "k", "null", 7, tmp_path / "part", retries=3)
+    assert restarting.calls == 3 and (tmp_path / "part").read_bytes() == b"weights"
+    refused = FlakyDownloads(403, failures=1)
+    with pytest.raises(ClientError):
+        pull._download_with_retries(refused, s3_server, "models", "k", "null", 7, tmp_path / "other", retries=3)
+    assert refused.calls == 1

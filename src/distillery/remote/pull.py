@@ -206,6 +206,12 @@ def download_verified(
                       round(time.perf_counter() - started, 3), from_cache)
 
 
+def server_error(exc: ClientError) -> bool:
+    """A 5xx answer (InternalError, ServiceUnavailable, SlowDown): a server starting, restarting or overloaded,
+    as SeaweedFS answers for a few seconds after a restart; worth another attempt, unlike a 4xx."""
+    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+
+
 def _download_with_retries(
     s3: BaseClient, settings: S3Settings, bucket: str, key: str, version: str, size: int, part: Path,
     retries: int,
@@ -217,7 +223,9 @@ def _download_with_retries(
             with tqdm(total=size, unit="B", unit_scale=True, desc=key.rsplit("/", 1)[-1], mininterval=0.5) as bar:
                 s3.download_file(bucket, key, str(part), ExtraArgs=extra, Callback=bar.update, Config=TRANSFER)
             return
-        except RETRYABLE as exc:
+        except (*RETRYABLE, ClientError) as exc:
+            if isinstance(exc, ClientError) and not server_error(exc):
+                raise
             if attempt == retries:
                 raise RemoteError(
                     f"cannot download {s3_url(bucket, key)} from {settings.endpoint_url} after {retries + 1} "
