@@ -126,7 +126,7 @@ def render_image(
     return np.clip(img, 0, 255).astype(np.uint8), sorted(labels)
 
 
-def _png_bytes(pixels: np.ndarray) -> bytes:
+def png_bytes(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
     return buffer.getvalue()
@@ -145,7 +145,7 @@ def write_multilabel(out: Path, spec: DemoSpec) -> int:
                 n_digits = int(rng.integers(1, spec.max_digits + 1))
                 pixels, labels = render_image(rng, scans, targets, pools[split], spec, n_digits)
                 rel = f"images/{split}/{split}_{i:05d}.png"
-                (tmp / rel).write_bytes(_png_bytes(pixels))
+                (tmp / rel).write_bytes(png_bytes(pixels))
                 rows.append((rel, ";".join(labels), split))
         with open(tmp / "manifest.csv", "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -164,7 +164,7 @@ def write_folders(out: Path, spec: DemoSpec) -> int:
             pixels, labels = render_image(rng, scans, targets, np.arange(len(targets)), spec, 1)
             folder = tmp / labels[0]
             folder.mkdir(exist_ok=True)
-            (folder / f"{i:05d}.png").write_bytes(_png_bytes(pixels))
+            (folder / f"{i:05d}.png").write_bytes(png_bytes(pixels))
     return total
 
 

@@ -20,7 +20,6 @@ reader's two paths are both used. Deterministic: one seed per split and image.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from pycocotools import mask as coco_mask
 from tqdm import tqdm
 
 from distillery.atomic import atomic_dir
+from distillery.data.demo import png_bytes
 from distillery.data.sources import SPLITS
 from distillery.tasks.segmentation.coco import ANNOTATIONS, IMAGES, decode_mask
 
@@ -144,12 +144,6 @@ def annotation(outline: Outline, annotation_id: int, image_id: int, category_id:
         segmentation = [[round(float(v), 2) for v in outline.polygon.ravel()]]
     return {"id": annotation_id, "image_id": image_id, "category_id": category_id, "bbox": box,
             "area": int(mask.sum()), "segmentation": segmentation, "iscrowd": 0}
-
-
-def png_bytes(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def write_cells(out: Path, spec: CellSpec) -> int:
