@@ -171,6 +171,7 @@ class TrainConfig:
     schedule: Literal["cosine", "plateau"]
     unfreeze: Literal["all", "top"]
     loss: Literal["auto", "cross_entropy", "bce", "focal", "l1", "charbonnier"]
+    precision: Literal["fp32", "bf16"]
     epochs: int = at_least(1)
     head_epochs: int = at_least(0)
     batch_size: int = at_least(1)

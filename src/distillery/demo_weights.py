@@ -100,7 +100,7 @@ def pretrain_digits(family: str, size: str, recipe: Recipe, count: int, seed: in
     epochs = recipe.epochs
     settings = FitSettings(epochs=epochs, head_epochs=0, batch_size=64, lr=recipe.lr, weight_decay=0.05,
                            schedule="cosine", warmup_epochs=0.1, unfreeze="all", unfreeze_fraction=1.0,
-                           backbone_lr_factor=1.0, patience=epochs, seed=seed)
+                           backbone_lr_factor=1.0, patience=epochs, precision=params.train.precision, seed=seed)
     scorer = Scorer(forward=logits_of, loss=loss, primary=PRIMARY_METRIC, metrics=lambda outputs, targets: (
         classification_metrics(probabilities(outputs, "single_label"), targets, "single_label")))
     trainer = Trainer(model, family, settings, objective=lambda m, x, y: loss(logits_of(m, x), y), scorer=scorer,

@@ -1,8 +1,11 @@
+import subprocess
+import sys
+
 import pytest
 import torch
 
 from distillery.errors import ConfigError
-from distillery.models.registry import FAMILIES, check_known, count_parameters, create_model
+from distillery.models.registry import BUILT_IN, FAMILIES, check_known, count_parameters, create_model
 
 LABELS = ["a", "b", "c"]
 ALL = [(family, size) for family, spec in FAMILIES.items() for size in spec.sizes if spec.task == "classification"]
@@ -58,3 +61,13 @@ def test_models_list_cli(capsys) -> None:
     out = capsys.readouterr().out
     assert "convnext       base" in out and "87.58M" in out and "resnet         quarter" in out
     assert "nafnet         sidd-width64  restoration        115.98M  any" in out
+
+
+def test_the_table_imports_no_model_code_and_declares_what_it_names() -> None:
+    """check_params, prepare and pull_pretrained import the registry: it must not pull in transformers
+    (2.6 s a stage), and every project module it names must be in BUILT_IN, where distillery.deps finds it."""
+    code = ("import sys, distillery.models.registry, distillery.tasks.base; "
+            "print(sorted(m for m in ('transformers', 'distillery.models.nafnet') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+    named = {spec.model.partition(":")[0] for spec in FAMILIES.values()}
+    assert {m for m in named if m.startswith("distillery.")} == set(BUILT_IN)

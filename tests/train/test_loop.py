@@ -12,7 +12,7 @@ from distillery import config
 from distillery.data.batches import Normalizer
 from distillery.data.prepared import PreparedDataset
 from distillery.models.checkpoint import ModelMeta, load_model_dir, save_model_dir
-from distillery.models.inference import logits_of
+from distillery.models.inference import logits_of, predict_outputs
 from distillery.models.lora import apply_lora, merge_lora
 from distillery.models.registry import create_model
 from distillery.tasks import get_task
@@ -61,6 +61,15 @@ def test_two_runs_are_identical(tiny) -> None:
         assert torch.equal(a, b)
     assert [h.phase for h in first.history] == ["head", "full", "full"]
     assert first.history[-1].train_loss < first.history[0].train_loss
+
+
+def test_bf16_changes_the_training_steps_and_validation_stays_fp32(tiny) -> None:
+    bf16_trainer, bf16 = fit(tiny, precision="bf16")
+    _, fp32 = fit(tiny, precision="fp32")
+    assert bf16.history[0].train_loss != fp32.history[0].train_loss
+    val = PreparedDataset.open(tiny.path("prepared")).split("val")
+    outputs = predict_outputs(bf16_trainer.model, val, bf16_trainer.normalizer, logits_of)  # float32, no autocast
+    assert bf16_trainer.scorer.metrics(outputs, np.asarray(val.labels)) == bf16.val_metrics
 
 
 def test_an_interrupted_run_resumes_to_the_same_result(tiny, tmp_path) -> None:

@@ -8,35 +8,26 @@ size) take none.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import torch
-from torch import nn
-from transformers import (
-    ConvNextConfig,
-    ConvNextForImageClassification,
-    EfficientNetConfig,
-    EfficientNetForImageClassification,
-    MobileNetV2Config,
-    MobileNetV2ForImageClassification,
-    PretrainedConfig,
-    PreTrainedModel,
-    ResNetConfig,
-    ResNetForImageClassification,
-    ViTConfig,
-    ViTForImageClassification,
-)
+from typing import TYPE_CHECKING, Any
 
 from distillery.errors import ConfigError
-from distillery.models.convnext_unet import ConvNextUNetConfig, ConvNextUNetModel
-from distillery.models.nafnet import NAFNetConfig, NAFNetModel
+
+if TYPE_CHECKING:
+    from torch import nn
+    from transformers import EfficientNetConfig, PretrainedConfig, PreTrainedModel
+
+# The project's modules the table names (``distillery.deps`` reads this tuple: they are deps of every stage
+# that imports the registry, though only imported by name)
+BUILT_IN = ("distillery.models.convnext_unet", "distillery.models.nafnet")
 
 PROBLEM_TYPES = {"single_label": "single_label_classification", "multi_label": "multi_label_classification"}
 
 
 def _efficientnet_config(**kwargs: Any) -> EfficientNetConfig:
+    from transformers import EfficientNetConfig
     from transformers.models.efficientnet.modeling_efficientnet import round_filters
 
     config = EfficientNetConfig(**kwargs)
@@ -46,21 +37,41 @@ def _efficientnet_config(**kwargs: Any) -> EfficientNetConfig:
 
 def _pytorch_batchnorm_momentum(model: nn.Module) -> None:
     """HF MobileNetV2 hard-codes TensorFlow's BN momentum (0.997 = PyTorch 0.003); use PyTorch's 0.1."""
+    from torch import nn
+
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
             module.momentum = 0.1
 
 
+def _imported(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 @dataclass(frozen=True)
 class Family:
-    model_class: type[PreTrainedModel]
-    make_config: Callable[..., PretrainedConfig]
+    """A family's classes are named ``module:Class`` and imported on first use: the table itself imports
+    neither torch nor transformers (2.6 s), so stages that only check names (check_params, prepare,
+    pull_pretrained) start without them."""
+
+    model: str
+    config: str | Callable[..., PretrainedConfig]  # ``module:Class``, or a function that builds the config
     sizes: dict[str, dict[str, Any]]
     lora_targets: tuple[str, ...]
     head: str | None = "classifier"  # re-initialised for new labels on transfer; None: nothing task-specific
     takes_image_size: bool = False
     after_build: Callable[[nn.Module], None] | None = field(default=None)
     task: str = "classification"  # the task (distillery.tasks) whose models this family builds
+    config_defaults: dict[str, Any] = field(default_factory=dict)  # what every size's config shares
+
+    @property
+    def model_class(self) -> type[PreTrainedModel]:
+        return _imported(self.model)
+
+    def make_config(self, **kwargs: Any) -> PretrainedConfig:
+        build = _imported(self.config) if isinstance(self.config, str) else self.config
+        return build(**self.config_defaults, **kwargs)
 
 
 def _nafnet(width: int, enc: list[int], middle: int, dec: list[int], dropout: float = 0.0,
@@ -75,8 +86,8 @@ _CPU_BLOCKS = ([1, 1, 2], 2, [1, 1, 1])  # three levels: sizes that train on 2 C
 
 FAMILIES: dict[str, Family] = {
     "resnet": Family(
-        ResNetForImageClassification,
-        lambda **kw: ResNetConfig(layer_type="basic", **kw),
+        "transformers:ResNetForImageClassification",
+        "transformers:ResNetConfig",
         {
             "tiny": {"embedding_size": 8, "hidden_sizes": [8, 16, 32, 64], "depths": [1, 1, 1, 1]},
             "quarter": {"embedding_size": 32, "hidden_sizes": [16, 32, 64, 128], "depths": [2, 2, 2, 2]},
@@ -85,10 +96,11 @@ FAMILIES: dict[str, Family] = {
             "large": {"embedding_size": 64, "hidden_sizes": [64, 128, 256, 512], "depths": [2, 2, 2, 2]},
         },
         lora_targets=("convolution",),
+        config_defaults={"layer_type": "basic"},
     ),
     "convnext": Family(
-        ConvNextForImageClassification,
-        ConvNextConfig,
+        "transformers:ConvNextForImageClassification",
+        "transformers:ConvNextConfig",
         {
             "tiny-test": {"hidden_sizes": [8, 16, 32, 64], "depths": [1, 1, 1, 1]},
             "nano": {"hidden_sizes": [80, 160, 320, 640], "depths": [2, 2, 8, 2], "drop_path_rate": 0.05},
@@ -99,7 +111,7 @@ FAMILIES: dict[str, Family] = {
         lora_targets=("pwconv1", "pwconv2"),
     ),
     "efficientnet": Family(
-        EfficientNetForImageClassification,
+        "transformers:EfficientNetForImageClassification",
         _efficientnet_config,
         {
             "tiny": {"width_coefficient": 0.25, "depth_coefficient": 0.25, "dropout_rate": 0.1},
@@ -112,8 +124,8 @@ FAMILIES: dict[str, Family] = {
         takes_image_size=True,
     ),
     "mobilenet_v2": Family(
-        MobileNetV2ForImageClassification,
-        MobileNetV2Config,
+        "transformers:MobileNetV2ForImageClassification",
+        "transformers:MobileNetV2Config",
         {
             "tiny": {"depth_multiplier": 0.35},
             "small": {"depth_multiplier": 0.5},
@@ -124,8 +136,8 @@ FAMILIES: dict[str, Family] = {
         after_build=_pytorch_batchnorm_momentum,
     ),
     "vit": Family(
-        ViTForImageClassification,
-        ViTConfig,
+        "transformers:ViTForImageClassification",
+        "transformers:ViTConfig",
         {
             "tiny": {"patch_size": 8, "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
                      "intermediate_size": 64},
@@ -138,8 +150,8 @@ FAMILIES: dict[str, Family] = {
         takes_image_size=True,
     ),
     "nafnet": Family(
-        NAFNetModel,
-        NAFNetConfig,
+        "distillery.models.nafnet:NAFNetModel",
+        "distillery.models.nafnet:NAFNetConfig",
         {
             "w8": _nafnet(8, *_CPU_BLOCKS),
             "w16": _nafnet(16, *_CPU_BLOCKS),
@@ -156,8 +168,8 @@ FAMILIES: dict[str, Family] = {
         task="restoration",
     ),
     "convnext_unet": Family(
-        ConvNextUNetModel,
-        ConvNextUNetConfig,
+        "distillery.models.convnext_unet:ConvNextUNetModel",
+        "distillery.models.convnext_unet:ConvNextUNetConfig",
         {
             "femto": {"hidden_sizes": [16, 32, 64, 128], "depths": [1, 1, 1, 1]},
             "pico": {"hidden_sizes": [32, 64, 128, 256], "depths": [1, 1, 2, 1]},
@@ -224,6 +236,8 @@ def create_model(
 def count_parameters(family_name: str, size: str, num_labels: int = 10, image_size: int = 64) -> int:
     """Parameter count without allocating weights (built on the meta device)."""
     config = build_config(family_name, size, [str(i) for i in range(num_labels)], image_size, "multi_label")
+    import torch
+
     with torch.device("meta"):
         model = FAMILIES[family_name].model_class(config)
     return sum(p.numel() for p in model.parameters())

@@ -71,6 +71,7 @@ class FitSettings:
     unfreeze_fraction: float
     backbone_lr_factor: float
     patience: int
+    precision: str
     seed: int
 
     @classmethod
@@ -129,11 +130,20 @@ class _State:
     history: list[dict] = field(default_factory=list)
 
 
-def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA; nothing at all on CPU (the CPU path stays exactly float32)."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA always; on CPU only for ``precision: bf16``, else exactly float32.
+
+    Validation passes ``fp32``: on CPU the scores that pick the best epoch are the float32 model's,
+    the ones the later stages measure.
+    """
+    if device.type == "cuda" or precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX); elsewhere oneDNN emulates it."""
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
 def world() -> tuple[int, int]:
@@ -219,6 +229,9 @@ class Trainer:
         self.objective, self.scorer, self.normalizer, self.augmenter = objective, scorer, normalizer, augmenter
         self.checkpoint, self.run_key, self.on_epoch = checkpoint, run_key, on_epoch
         self.rank, self.world = world()
+        if settings.precision == "bf16" and self.device.type == "cpu" and not native_bf16():
+            log.warning("train.precision: bf16 on a CPU without AVX512-BF16 or AMX is emulated, slower than fp32: "
+                        "set train.precision: fp32 on this machine")
         trainable = {n for n, p in model.named_parameters() if p.requires_grad}  # peft freezes its base
         head, backbone = split_parameters(model, family_name)
         self.head_names = {n for n, _ in head} & trainable
@@ -298,7 +311,7 @@ class Trainer:
             images, labels = self._local_share(images, labels)
             x = self.normalizer(self.augmenter(to_tensor(images), gen)).to(self.device)
             y = torch.from_numpy(np.asarray(labels)).to(self.device)
-            with autocast(self.device):
+            with autocast(self.device, s.precision):
                 loss = self.objective(self.parallel_model or self.model, x, y)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -310,7 +323,7 @@ class Trainer:
         return total_loss / max(seen, 1), seconds, seen * self.world
 
     def _validate(self, split: PreparedSplit) -> tuple[float, float, dict[str, Any], np.ndarray]:
-        with autocast(self.device):
+        with autocast(self.device, "fp32"):
             outputs = predict_outputs(self.model, split, self.normalizer, self.scorer.forward)
         loss = float(self.scorer.loss(torch.from_numpy(outputs), torch.from_numpy(np.asarray(split.labels))))
         metrics = self.scorer.metrics(outputs, np.asarray(split.labels))
