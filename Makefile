@@ -44,13 +44,9 @@ data: setup
 TASK ?= classification
 demo: demo-$(TASK)
 
-# The demo data (written, committed, pushed: 10,000 small files, mostly one core or waiting on the server)
-# is made beside the demo pretraining (two threads), in .cache/demo-data.log.
-demo-classification: setup s3-up
-	@mkdir -p .cache; { $(MAKE) --no-print-directory data && dvc push data/raw.dvc; } > .cache/demo-data.log 2>&1 & \
-	  data=$$!; $(PY) -m distillery.demo_weights --sizes base small quarter || { kill $$data; exit 1; }; \
-	  wait $$data || { cat .cache/demo-data.log; echo "making or pushing the demo data failed (above)"; exit 1; }; \
-	  echo "demo data in data/raw, pushed to the DVC store: $$(tail -n 1 .cache/demo-data.log)"
+demo-classification: data s3-up
+	$(PY) -m distillery.demo_weights --sizes base small quarter
+	dvc push data/raw.dvc
 	dvc repro
 	@echo
 	@$(PY) -m distillery.summary

@@ -12,6 +12,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks import common, data_loading, dvc_overhead, int8, pull, stages, training
 from distillery import atomic
@@ -23,12 +24,31 @@ BENCHMARKS = {"data_loading": data_loading.main, "pull": pull.main, "training": 
               "dvc_overhead": dvc_overhead.main, "int8": int8.main, "stages": stages.main}
 
 
+QUALITY = HERE / "quality.json"  # make quality: the demo's quality numbers over seeds
+
+
+def quality_over_seeds() -> dict[str, Any]:
+    """The quality numbers as ``make quality`` measured them (mean, sd, n), beside the speed ones; the int8
+    benchmark's F1 values are one run's (n=1: the demo's seed)."""
+    if not QUALITY.is_file():
+        return {}
+    measured = json.loads(QUALITY.read_text())
+    return {"source": QUALITY.name, "seeds": measured["seeds"], "date": measured["date"],
+            "numbers": {key: {k: s[k] for k in ("mean", "sd", "n")} for key, s in measured["demo"].items()}}
+
+
 def markdown(results: dict) -> str:
     lines = ["| benchmark | metric | value |", "|---|---|---|"]
     for name, values in results["benchmarks"].items():
         for key, value in flatten(values).items():
             if isinstance(value, int | float):
                 lines.append(f"| {name} | {key} | {value} |")
+    quality = results.get("quality")
+    if quality:
+        lines += ["", "The int8 F1 values above are one run's (n=1, the demo's seed). Over seeds "
+                  f"({quality['source']}, `make quality`, {quality['date']}):", "",
+                  "| number | mean ± sd | n |", "|---|---|---|"]
+        lines += [f"| {key} | {s['mean']} ± {s['sd']} | {s['n']} |" for key, s in quality["numbers"].items()]
     m = results["machine"]
     lines.append("")
     lines.append(f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, "
@@ -50,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.names or BENCHMARKS:
         print(f"benchmark {name} ...", file=sys.stderr, flush=True)
         results["benchmarks"][name] = BENCHMARKS[name]()
+    results["quality"] = quality_over_seeds()
     results["machine"] = common.machine()
     results["date"] = time.strftime("%Y-%m-%d")
     atomic.write_json(results_file, results)

@@ -38,7 +38,7 @@ def pretrain(family: str, size: str, epochs: int, lr: float, seed: int, threads:
             "train.epochs": epochs, "train.head_epochs": 0, "train.warmup_epochs": 0.0, "train.lr": lr,
             "train.batch_size": BATCH, "train.weight_decay": 0.0, "train.loss": "l1", "train.patience": epochs,
             "train.lora.enabled": False, "train.threads": threads, "train.processes": 1,
-            "restoration.data.layout": "clean", "restoration.data.crop_size": CROP})
+            "train.precision": "fp32", "restoration.data.layout": "clean", "restoration.data.crop_size": CROP})
         write_photos(params.paths.raw, PRETRAINING_SPLITS)
         task = get_task("restoration")
         task.prepare(params.restoration, params.paths.raw, params.paths.prepared, seed)

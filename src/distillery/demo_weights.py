@@ -27,14 +27,17 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import multiprocessing
 import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from distillery import atomic, config
-from distillery.config import AugmentConfig
+from distillery.config import AugmentConfig, machine_cores
 from distillery.data.batches import Normalizer
 from distillery.data.demo import DemoSpec, load_scans, render_image, split_scans
 from distillery.data.prepared import PreparedSplit
@@ -55,8 +58,11 @@ NO_AUGMENT = AugmentConfig(hflip=0.0, rotate_deg=0.0, scale=0.0, color_jitter=0.
 
 @dataclass(frozen=True)
 class Recipe:
+    """How a size is pretrained: fixed, so the weights do not depend on the machine or on params.yaml."""
+
     epochs: int
     lr: float
+    threads: int = 1  # torch threads; sizes pretrain side by side, one process per core (see publish_missing)
 
 
 PRETRAIN_PIXELS = 32
@@ -69,9 +75,10 @@ PRETRAIN_PIXELS = 32
 # measured on 2 cores: w32 3 epochs 72 s, val PSNR 27.84 dB; w16 3 epochs 31 s, 26.54 dB.
 RECIPES = {("resnet", "base"): Recipe(5, 0.001), ("resnet", "small"): Recipe(4, 0.006),
            ("resnet", "quarter"): Recipe(10, 0.006), ("resnet", "tiny"): Recipe(3, 0.01),
-           ("nafnet", "w8"): Recipe(3, 0.002), ("nafnet", "w16"): Recipe(5, 0.002),
-           ("nafnet", "w32"): Recipe(3, 0.002)}
+           ("nafnet", "w8"): Recipe(3, 0.002, 2), ("nafnet", "w16"): Recipe(5, 0.002, 2),
+           ("nafnet", "w32"): Recipe(3, 0.002, 2)}
 DEFAULT_FAMILY = "resnet"
+Size = tuple[str, str]  # (family, size)
 
 
 @functools.cache  # every size pretrains on the same renders: draw them once per process
@@ -100,7 +107,7 @@ def pretrain_digits(family: str, size: str, recipe: Recipe, count: int, seed: in
     epochs = recipe.epochs
     settings = FitSettings(epochs=epochs, head_epochs=0, batch_size=64, lr=recipe.lr, weight_decay=0.05,
                            schedule="cosine", warmup_epochs=0.1, unfreeze="all", unfreeze_fraction=1.0,
-                           backbone_lr_factor=1.0, patience=epochs, precision=params.train.precision, seed=seed)
+                           backbone_lr_factor=1.0, patience=epochs, precision="fp32", seed=seed)
     scorer = Scorer(forward=logits_of, loss=loss, primary=PRIMARY_METRIC, metrics=lambda outputs, targets: (
         classification_metrics(probabilities(outputs, "single_label"), targets, "single_label")))
     trainer = Trainer(model, family, settings, objective=lambda m, x, y: loss(logits_of(m, x), y), scorer=scorer,
@@ -179,13 +186,33 @@ def publish_missing(wanted: list[tuple[str, str]], images: int, force: bool) -> 
         missing.append((family, size))
     if missing:
         refuse_a_shared_server(settings)
-    for family, size in missing:
-        name, out = f"{family}/{size}", params.paths.cache.parent / "demo_weights" / f"{family}-{size}"
-        recipe = RECIPES[(family, size)]
-        log.info("pretraining demo weights %s (%d epochs at lr %g) ...", name, recipe.epochs, recipe.lr)
-        info = pretrain(family, size, recipe, images, seed=0, threads=params.train.threads, out=out)
-        publish(s3, settings, bucket, prefix, out, name, info)
+    folder = params.paths.cache.parent / "demo_weights"
+    for (family, size), info in pretrained_side_by_side(missing, images, folder):
+        name = f"{family}/{size}"
+        publish(s3, settings, bucket, prefix, folder / f"{family}-{size}", name, info)
         log.info("published %s: %s", name, info["description"])
+
+
+def pretrain_one(family: str, size: str, images: int, folder: Path) -> dict:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # in a worker process too
+    recipe = RECIPES[(family, size)]
+    log.info("pretraining demo weights %s/%s (%d epochs at lr %g, %d thread(s)) ...", family, size, recipe.epochs,
+             recipe.lr, recipe.threads)
+    return pretrain(family, size, recipe, images, seed=0, threads=recipe.threads, out=folder / f"{family}-{size}")
+
+
+def pretrained_side_by_side(wanted: list[Size], images: int, folder: Path) -> Iterator[tuple[Size, dict]]:
+    """Pretrain ``wanted`` in parallel processes, as many at once as the cores hold, in order. These small
+    models train only 1.4-1.7x faster on two threads than on one (measured at 32 px), so two side by side,
+    a thread each, finish sooner than two in turn. Yields each (family, size) and its info as it finishes."""
+    workers = min(len(wanted), max(1, machine_cores() // max(RECIPES[w].threads for w in wanted)))
+    if workers == 1:
+        yield from ((w, pretrain_one(*w, images, folder)) for w in wanted)
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = {pool.submit(pretrain_one, *w, images, folder): w for w in wanted}
+        for done in as_completed(running):
+            yield running[done], done.result()
 
 
 def main(argv: list[str] | None = None) -> None:
