@@ -34,7 +34,8 @@ browser:
 	  && (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium-headless-shell) >/dev/null \
 	  || echo "note: chromium-headless-shell not installed; the plots-rendering test will be skipped"; }
 
-# The demo images, generated (byte-identical to data/raw.dvc) and put in the DVC cache so they can be pushed.
+# The demo images, generated (byte-identical to data/raw.dvc) and put in the DVC cache, where queued
+# experiments find them too (their temporary workspaces share it): `dvc push` sends them to the DVC store.
 data: setup
 	test -d data/raw || { $(PY) -m distillery.data.demo --out data/raw && dvc commit --force --quiet data/raw.dvc; }
 
@@ -44,9 +45,11 @@ data: setup
 TASK ?= classification
 demo: demo-$(TASK)
 
-demo-classification: data s3-up
-	$(PY) -m distillery.demo_weights --sizes base small quarter
-	dvc push data/raw.dvc
+# The demo data is written beside the demo pretraining (two single-threaded processes): .cache/demo-data.log.
+demo-classification: setup s3-up
+	@mkdir -p .cache; $(MAKE) --no-print-directory data > .cache/demo-data.log 2>&1 & data=$$!; \
+	  $(PY) -m distillery.demo_weights --sizes base small quarter || { kill $$data; exit 1; }; \
+	  wait $$data || { cat .cache/demo-data.log; echo "writing the demo data failed (above)"; exit 1; }
 	dvc repro
 	@echo
 	@$(PY) -m distillery.summary

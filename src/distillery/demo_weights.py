@@ -67,14 +67,15 @@ class Recipe:
 
 PRETRAIN_PIXELS = 32
 
-# Single-digit val accuracy measured at 32 px: base 0.902; the narrower small and quarter need a
-# higher learning rate to leave the loss plateau (small: 0.805 at lr 1e-3 after 5 epochs, 0.901 at
-# 6e-3 after 4; quarter: 0.972 at 6e-3 after 10; at 1e-3 and 64 px it reached 0.15 after 4).
-# tiny is the tests' size: 3 epochs keep it to ~25 s here (10 epochs at lr 0.01 reached 0.955 in 56 s).
+# Single-digit val accuracy measured at 32 px (one thread each, side by side on 2 cores, fp32): base 0.917
+# in 76 s; the narrower small and quarter need a higher learning rate to leave the loss plateau (small: 0.925
+# at 6e-3 after 4 epochs, 25 s; quarter: 0.978 at 6e-3 after 10, 46 s; two threads each, in turn, gave
+# 0.902 / 0.901 / 0.972 in 52 + 21 + 45 s; at lr 1e-3 small reached 0.805 after 5 epochs, quarter at 64 px
+# 0.15 after 4). tiny is the tests' size: 3 epochs keep it to ~25 s here (10 at lr 0.01: 0.955 in 56 s).
 # NAFNet: epochs of 560 random 64 px crops (the pretraining photos' area) at sigma 25, from scratch;
 # measured on 2 cores: w32 3 epochs 72 s, val PSNR 27.84 dB; w16 3 epochs 31 s, 26.54 dB.
-RECIPES = {("resnet", "base"): Recipe(5, 0.001), ("resnet", "small"): Recipe(4, 0.006),
-           ("resnet", "quarter"): Recipe(10, 0.006), ("resnet", "tiny"): Recipe(3, 0.01),
+RECIPES = {("resnet", "base"): Recipe(4, 0.001), ("resnet", "small"): Recipe(4, 0.006),
+           ("resnet", "quarter"): Recipe(7, 0.006), ("resnet", "tiny"): Recipe(3, 0.01),
            ("nafnet", "w8"): Recipe(3, 0.002, 2), ("nafnet", "w16"): Recipe(5, 0.002, 2),
            ("nafnet", "w32"): Recipe(3, 0.002, 2)}
 DEFAULT_FAMILY = "resnet"

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-from transformers import PreTrainedModel
+from typing import TYPE_CHECKING, Any
 
 from distillery import atomic
 from distillery.errors import WeightsError
 from distillery.models.registry import family, instantiate
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 META_KEY = "distillery"
 
