@@ -74,8 +74,8 @@ PRETRAIN_PIXELS = 32
 # 0.15 after 4). tiny is the tests' size: 3 epochs keep it to ~25 s here (10 at lr 0.01: 0.955 in 56 s).
 # NAFNet: epochs of 560 random 64 px crops (the pretraining photos' area) at sigma 25, from scratch;
 # measured on 2 cores: w32 3 epochs 72 s, val PSNR 27.84 dB; w16 3 epochs 31 s, 26.54 dB.
-RECIPES = {("resnet", "base"): Recipe(4, 0.001), ("resnet", "small"): Recipe(4, 0.006),
-           ("resnet", "quarter"): Recipe(7, 0.006), ("resnet", "tiny"): Recipe(3, 0.01),
+RECIPES = {("resnet", "base"): Recipe(5, 0.001), ("resnet", "small"): Recipe(4, 0.006),
+           ("resnet", "quarter"): Recipe(10, 0.006), ("resnet", "tiny"): Recipe(3, 0.01),
            ("nafnet", "w8"): Recipe(3, 0.002, 2), ("nafnet", "w16"): Recipe(5, 0.002, 2),
            ("nafnet", "w32"): Recipe(3, 0.002, 2)}
 DEFAULT_FAMILY = "resnet"
