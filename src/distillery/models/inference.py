@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from distillery.data.batches import Normalizer, to_tensor
+from distillery.data.batches import Normalizer
 from distillery.data.prepared import PreparedSplit
 
 Forward = Callable[[nn.Module, torch.Tensor], torch.Tensor]
@@ -42,7 +42,7 @@ def predict_outputs(model: nn.Module, split: PreparedSplit, normalizer: Normaliz
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    out = [forward(model, normalizer(to_tensor(images)).to(device)).float().cpu().numpy()
+    out = [forward(model, normalizer.images(images).to(device)).float().cpu().numpy()
            for _, images, _ in split.batches(batch_size)]
     model.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, split.labels.shape[1]), dtype=np.float32)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from distillery.data.batches import Normalizer, to_tensor
+from distillery.data.batches import Normalizer
 from distillery.data.prepared import PreparedSplit
 
 
@@ -20,4 +20,4 @@ def calibration_batches(
     """Normalised NCHW float batches of the calibration images (``train.images``: the exported models' input
     shape, which a task's training batches need not have)."""
     idx = calibration_indices(len(train.images), count, seed)
-    return [normalizer(to_tensor(train.images[idx[i : i + batch_size]])) for i in range(0, len(idx), batch_size)]
+    return [normalizer.images(train.images[idx[i : i + batch_size]]) for i in range(0, len(idx), batch_size)]

@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 from tqdm import tqdm
 
-from distillery.data.batches import Normalizer, to_tensor
+from distillery.data.batches import Normalizer
 from distillery.data.prepared import PreparedSplit
 from distillery.quantize.tflite import exported, nhwc, quantizer
 from distillery.tasks.classification.losses import LossFn
@@ -45,7 +45,7 @@ def qat_int8(
     from torchao.quantization.pt2e import move_exported_model_to_eval, move_exported_model_to_train
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_qat_pt2e
 
-    example = nhwc(normalizer(to_tensor(train.images[:2])))
+    example = nhwc(normalizer.images(train.images[:2]))
     graph = exported(fold_batch_norms(model), example, dynamic_batch=True)
     prepared = prepare_qat_pt2e(graph, quantizer(qat=True))
     optimizer = torch.optim.AdamW(prepared.parameters(), lr=lr, weight_decay=0.0)
@@ -56,7 +56,7 @@ def qat_int8(
         for _, images, labels in tqdm(batches, total=-(-len(train) // batch_size), unit="batch",
                                       desc=f"QAT epoch {epoch + 1}/{epochs}", leave=False):
             optimizer.zero_grad(set_to_none=True)
-            value = loss(prepared(nhwc(normalizer(to_tensor(images)))), torch.from_numpy(labels))
+            value = loss(prepared(nhwc(normalizer.images(images))), torch.from_numpy(labels))
             value.backward()
             optimizer.step()
             total, steps = total + float(value), steps + 1
