@@ -53,6 +53,8 @@ def markdown(results: dict) -> str:
     lines.append("")
     lines.append(f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, "
                  f"torch {m['versions']['torch']}, measured {results['date']}.")
+    if results.get("dates"):  # `python -m benchmarks.run NAME` reruns one benchmark and keeps the others'
+        lines.append("Each benchmark's date: " + ", ".join(f"{k} {v}" for k, v in sorted(results["dates"].items())) + ".")
     return "\n".join(lines) + "\n"
 
 
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.names or BENCHMARKS:
         print(f"benchmark {name} ...", file=sys.stderr, flush=True)
         results["benchmarks"][name] = BENCHMARKS[name]()
+        results.setdefault("dates", {})[name] = time.strftime("%Y-%m-%d")
     results["quality"] = quality_over_seeds()
     results["machine"] = common.machine()
     results["date"] = time.strftime("%Y-%m-%d")
