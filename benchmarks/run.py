@@ -54,7 +54,8 @@ def markdown(results: dict) -> str:
     lines.append(f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, "
                  f"torch {m['versions']['torch']}, measured {results['date']}.")
     if results.get("dates"):  # `python -m benchmarks.run NAME` reruns one benchmark and keeps the others'
-        lines.append("Each benchmark's date: " + ", ".join(f"{k} {v}" for k, v in sorted(results["dates"].items())) + ".")
+        dates = ", ".join(f"{name} {date}" for name, date in sorted(results["dates"].items()))
+        lines.append(f"Each benchmark's date: {dates}.")
     return "\n".join(lines) + "\n"
 
 
