@@ -124,7 +124,7 @@ def test_params_are_read_as_dvc_reads_them_yaml_1_2(tmp_path) -> None:
     path = tmp_path / "params.yaml"
     path.write_text(_params_text(**{"seed: 42": "seed: 010"}))
     assert config.load(path).seed == parse_yaml(path.read_text(), str(path))["seed"] == 10
-    path.write_text(_params_text(**{"  epochs: 6": "  epochs: 1:30"}))
+    path.write_text(_params_text(**{"train:\n  epochs: 5": "train:\n  epochs: 1:30"}))
     with pytest.raises(ConfigError, match="train.epochs: expected int, got '1:30'"):
         config.load(path)
     path.write_text(_params_text(**{"  pretrained: true      #": "  pretrained: yes      #"}))

@@ -62,7 +62,7 @@ class Recipe:
 
     epochs: int
     lr: float
-    threads: int = 1  # torch threads; sizes pretrain side by side, one process per core (see publish_missing)
+    threads: int = 1  # torch threads; sizes pretrain side by side, one process per core (pretrained_side_by_side)
 
 
 PRETRAIN_PIXELS = 32

@@ -33,7 +33,7 @@ DEMO_DEFAULTS = {
                             "(more compute per image)"),
     "train.augment.hflip": (0.0, "off because digits are not mirror-symmetric; most photos are: 0.5"),
     "train.augment.rotate_deg": (10.0, "small rotations suit scans; upright photos: 0-10"),
-    "train.epochs": (6, "enough for the demo; on other data raise it and let train.patience stop early"),
+    "train.epochs": (5, "enough for the demo; on other data raise it and let train.patience stop early"),
     "distill.epochs": (8, "as train.epochs, for the student"),
     "export.name": ("digits-demo", "the bundle's name: name it after your model"),
 }
